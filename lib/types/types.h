@@ -1,0 +1,52 @@
+// The object type registry (types.yaml): which types exist and how each behaves.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.h"
+
+namespace ferry::types {
+
+/// Where a name must be unique: inside its folder, or across the whole type.
+enum class NameScope { folder, type };
+
+struct TypeDef {
+  std::string name;
+  bool global = false;                      ///< deployed before everything else (data sources, calendars)
+  NameScope unique_name = NameScope::folder;
+  std::vector<std::string> secret_fields;   ///< JSON pointers into spec; never exported or printed
+  bool exportable = true;                   ///< false: never exported (ad-hoc queries)
+  bool importable = true;                   ///< false: the destination refuses this type
+  std::optional<uint64_t> max_objects;      ///< quota; absent = unlimited
+  std::optional<std::string> submit;        ///< post-deploy command with {guid}, {address}, {type}
+  std::chrono::seconds submit_timeout{300}; ///< default 5m
+};
+
+/// Immutable after loading; safe to share between threads.
+class TypeRegistry {
+ public:
+  TypeRegistry() = default;
+  explicit TypeRegistry(std::vector<TypeDef> defs);
+
+  /// nullptr when the type is unknown.
+  const TypeDef* find(std::string_view name) const;
+  const std::vector<TypeDef>& all() const { return defs_; }
+  /// "datasource, dataset, task" for messages that list the known types.
+  std::string names() const;
+
+ private:
+  std::vector<TypeDef> defs_;
+};
+
+/// Parses types.yaml text; every error is reported as "file:line:col: message".
+Expected<TypeRegistry> parse_types(const std::string& file_name, std::string_view text);
+Expected<TypeRegistry> load_types(const std::filesystem::path& path);
+
+}  // namespace ferry::types

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "catalog/address.h"
+#include "address/address.h"
 #include "types/types.h"
 #include "util/clock.h"
 #include "util/error.h"

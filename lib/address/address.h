@@ -7,7 +7,7 @@
 
 #include "util/error.h"
 
-namespace ferry::catalog {
+namespace ferry {
 
 struct Address {
   std::string type;
@@ -30,4 +30,4 @@ Status check_name(std::string_view name);
 /// True if folder matches a selection pattern: "/x" is exactly that folder, "/x/**" the subtree.
 bool folder_matches(std::string_view folder, std::string_view pattern);
 
-}  // namespace ferry::catalog
+}  // namespace ferry

@@ -54,6 +54,11 @@ Error Document::to_error() const {
   return Error{Errc::invalid_argument, msg};
 }
 
+std::string where_of(const Document& doc, const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  return doc.file() + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
 std::string_view describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";

@@ -82,6 +82,26 @@ struct Key {
   Need need = Need::optional;
 };
 
+/// A key whose value one typed parser (returning optional) reads into one member:
+///   field("engine", &Environment::engine, as_identifier)
+template <typename T, typename V, typename Parse>
+Key<T> field(std::string_view name, V T::*member, Parse parse, Need need = Need::optional) {
+  return {name,
+          [member, parse](Document& d, const YAML::Node& n, T& out) {
+            if (auto v = parse(d, n)) out.*member = std::move(*v);
+          },
+          need};
+}
+
+/// A key whose value (a mapping or a list) `read(doc, node, member)` fills in place.
+template <typename T, typename V, typename Read>
+Key<T> nested(std::string_view name, V T::*member, Read read, Need need = Need::optional) {
+  return {name, [member, read](Document& d, const YAML::Node& n, T& out) { read(d, n, out.*member); }, need};
+}
+
+/// "file:line:col" (1-based) of a node, for values that outlive the document.
+std::string where_of(const Document& doc, const YAML::Node& node);
+
 /// Describes a node for messages: "a string", "a mapping", "a list", "nothing".
 std::string_view describe(const YAML::Node& node);
 

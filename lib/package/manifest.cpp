@@ -1,0 +1,297 @@
+// Manifest <-> JSON. Reading is strict: every field the format lists must be present
+// with its type, and values that name entries or GUIDs are validated, because the
+// manifest decides which bytes of the package are trusted.
+#include "package/package.h"
+
+#include <map>
+#include <optional>
+
+#include "package/package_impl.h"
+#include "util/guid.h"
+#include "util/sha256.h"
+#include "util/time.h"
+
+namespace ferry::package {
+
+using nlohmann::json;
+
+std::string_view to_string(RefKind kind) { return kind == RefKind::uses ? "uses" : "contains"; }
+
+std::string object_entry_name(std::string_view guid) { return "objects/" + std::string(guid) + ".json"; }
+std::string attachment_entry_name(std::string_view sha256) { return "attachments/" + std::string(sha256); }
+
+namespace {
+
+json refs_to_json(const std::vector<Ref>& refs) {
+  json out = json::array();
+  for (const auto& r : refs) out.push_back({{"guid", r.guid}, {"kind", to_string(r.kind)}});
+  return out;
+}
+
+json attachments_to_json(const std::vector<AttachmentRef>& atts) {
+  json out = json::array();
+  for (const auto& a : atts) out.push_back({{"name", a.name}, {"sha256", a.sha256}, {"size", a.size}});
+  return out;
+}
+
+json object_to_json(const ObjectEntry& o) {
+  return {{"guid", o.guid},         {"type", o.type},
+          {"name", o.name},         {"folder", o.folder},
+          {"revision", o.revision}, {"refs", refs_to_json(o.refs)},
+          {"sha256", o.sha256},     {"attachments", attachments_to_json(o.attachments)}};
+}
+
+json lists_to_json(const Manifest& m, json out) {
+  out["objects"] = json::array();
+  for (const auto& o : m.objects) out["objects"].push_back(object_to_json(o));
+  out["deleted"] = json::array();
+  for (const auto& t : m.deleted) {
+    out["deleted"].push_back(
+        {{"guid", t.guid}, {"type", t.type}, {"folder", t.folder}, {"name", t.name}, {"revision", t.revision}});
+  }
+  out["required_secrets"] = json::array();
+  for (const auto& s : m.required_secrets)
+    out["required_secrets"].push_back({{"guid", s.guid}, {"pointer", s.pointer}});
+  out["order"] = m.order;
+  out["entries"] = json::object();
+  for (const auto& [path, d] : m.entries) out["entries"][path] = {{"sha256", d.sha256}, {"size", d.size}};
+  return out;
+}
+
+}  // namespace
+
+json to_json(const Manifest& m) {
+  json out = {
+      {"format", m.format},
+      {"package_id", m.package_id},
+      {"name", m.name},
+      {"description", m.description},
+      {"created_at", format_rfc3339(m.created_at)},
+      {"source",
+       {{"environment", m.source.environment}, {"engine", m.source.engine}, {"ferry_version", m.source.ferry_version}}},
+      {"export", m.export_settings},
+      {"key_id", m.key_id}};
+  out = lists_to_json(m, std::move(out));
+  if (m.revisions) out["revisions"] = {{"from", m.revisions->from}, {"to", m.revisions->to}};
+  if (m.previous_package_id) out["previous_package_id"] = *m.previous_package_id;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// Strict reading. Field reports the first problem with its JSON path; parsing stops
+// there because later fields of a corrupt manifest are meaningless.
+
+namespace {
+
+class Reader {
+ public:
+  std::optional<std::string> error;
+
+  const json* member(const json& obj, const std::string& path, const char* key) {
+    if (error) return nullptr;
+    auto it = obj.find(key);
+    if (it == obj.end()) return fail_at(path + key, "missing");
+    return &*it;
+  }
+  std::string str(const json& obj, const std::string& path, const char* key) {
+    const json* v = member(obj, path, key);
+    if (!v) return {};
+    if (!v->is_string()) return fail_at(path + key, "expected a string"), std::string();
+    return v->get<std::string>();
+  }
+  int64_t int64(const json& obj, const std::string& path, const char* key) {
+    const json* v = member(obj, path, key);
+    if (!v) return 0;
+    if (!v->is_number_integer()) return fail_at(path + key, "expected an integer"), 0;
+    return v->get<int64_t>();
+  }
+  uint64_t uint64(const json& obj, const std::string& path, const char* key) {
+    const json* v = member(obj, path, key);
+    if (!v) return 0;
+    if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0)) {
+      return fail_at(path + key, "expected a non-negative integer"), 0;
+    }
+    return v->get<uint64_t>();
+  }
+  const json* array(const json& obj, const std::string& path, const char* key) {
+    const json* v = member(obj, path, key);
+    if (v && !v->is_array()) return fail_at(path + key, "expected an array");
+    return v;
+  }
+  const json* object(const json& obj, const std::string& path, const char* key) {
+    const json* v = member(obj, path, key);
+    if (v && !v->is_object()) return fail_at(path + key, "expected an object");
+    return v;
+  }
+  std::nullptr_t fail_at(const std::string& where, const std::string& what) {
+    if (!error) error = where + ": " + what;
+    return nullptr;
+  }
+  std::string guid(const json& obj, const std::string& path, const char* key) {
+    auto g = str(obj, path, key);
+    if (!error && parse_guid(g) != g) fail_at(path + key, "\"" + g + "\" is not a lower-case GUID");
+    return g;
+  }
+  std::string sha(const json& obj, const std::string& path, const char* key) {
+    auto s = str(obj, path, key);
+    if (!error && !is_sha256_hex(s)) fail_at(path + key, "expected 64 lower-case hex digits");
+    return s;
+  }
+};
+
+std::string at(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]."; }
+
+std::vector<Ref> read_refs(Reader& r, const json& arr, const std::string& path) {
+  std::vector<Ref> out;
+  for (size_t i = 0; i < arr.size() && !r.error; ++i) {
+    if (!arr[i].is_object()) return r.fail_at(path + "[" + std::to_string(i) + "]", "expected an object"), out;
+    Ref ref{r.guid(arr[i], at(path, i), "guid"), RefKind::uses};
+    auto kind = r.str(arr[i], at(path, i), "kind");
+    if (kind == "contains")
+      ref.kind = RefKind::contains;
+    else if (kind != "uses" && !r.error)
+      r.fail_at(at(path, i) + "kind", "expected \"uses\" or \"contains\"");
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+std::vector<AttachmentRef> read_attachments(Reader& r, const json& arr, const std::string& path) {
+  std::vector<AttachmentRef> out;
+  for (size_t i = 0; i < arr.size() && !r.error; ++i) {
+    if (!arr[i].is_object()) return r.fail_at(path + "[" + std::to_string(i) + "]", "expected an object"), out;
+    auto p = at(path, i);
+    out.push_back({r.str(arr[i], p, "name"), r.sha(arr[i], p, "sha256"), r.uint64(arr[i], p, "size")});
+  }
+  return out;
+}
+
+ObjectEntry read_object(Reader& r, const json& o, const std::string& p) {
+  ObjectEntry e;
+  e.guid = r.guid(o, p, "guid");
+  e.type = r.str(o, p, "type");
+  e.name = r.str(o, p, "name");
+  e.folder = r.str(o, p, "folder");
+  e.revision = r.int64(o, p, "revision");
+  if (const json* refs = r.array(o, p, "refs")) e.refs = read_refs(r, *refs, p + "refs");
+  e.sha256 = r.sha(o, p, "sha256");
+  if (const json* atts = r.array(o, p, "attachments")) e.attachments = read_attachments(r, *atts, p + "attachments");
+  return e;
+}
+
+// Calls f(element, "path[i].") for each element of the named array, which must hold objects.
+template <typename F>
+void each(Reader& r, const json& obj, const char* key, F&& f) {
+  const json* arr = r.array(obj, "", key);
+  for (size_t i = 0; arr && i < arr->size() && !r.error; ++i) {
+    if (!(*arr)[i].is_object()) {
+      return (void)r.fail_at(std::string(key) + "[" + std::to_string(i) + "]", "expected an object");
+    }
+    f((*arr)[i], at(key, i));
+  }
+}
+
+void read_lists(Reader& r, const json& j, Manifest& m) {
+  each(r, j, "objects", [&](const json& o, const std::string& p) { m.objects.push_back(read_object(r, o, p)); });
+  each(r, j, "deleted", [&](const json& o, const std::string& p) {
+    m.deleted.push_back({r.guid(o, p, "guid"), r.str(o, p, "type"), r.str(o, p, "folder"), r.str(o, p, "name"),
+                         r.int64(o, p, "revision")});
+  });
+  each(r, j, "required_secrets", [&](const json& o, const std::string& p) {
+    m.required_secrets.push_back({r.guid(o, p, "guid"), r.str(o, p, "pointer")});
+  });
+  if (const json* order = r.array(j, "", "order")) {
+    for (size_t i = 0; i < order->size() && !r.error; ++i) {
+      if (!(*order)[i].is_string())
+        r.fail_at("order[" + std::to_string(i) + "]", "expected a GUID string");
+      else
+        m.order.push_back((*order)[i].get<std::string>());
+    }
+  }
+}
+
+void read_entries(Reader& r, const json& j, Manifest& m) {
+  const json* entries = r.object(j, "", "entries");
+  if (!entries) return;
+  for (const auto& [path, value] : entries->items()) {
+    std::string p = "entries[\"" + path + "\"]";
+    if (r.error) return;
+    if (auto why = entry_layout_error(path)) return (void)r.fail_at(p, *why);
+    if (!value.is_object()) return (void)r.fail_at(p, "expected an object");
+    EntryDigest d{r.sha(value, p + ".", "sha256"), r.uint64(value, p + ".", "size")};
+    if (!r.error && path.starts_with("attachments/") && path.substr(12) != d.sha256) {
+      return (void)r.fail_at(p + ".sha256", "differs from the hash in the entry's name");
+    }
+    m.entries[path] = std::move(d);
+  }
+}
+
+void read_optional(Reader& r, const json& j, Manifest& m) {
+  if (j.contains("revisions")) {
+    const json* rev = r.object(j, "", "revisions");
+    if (rev) m.revisions = RevisionRange{r.int64(*rev, "revisions.", "from"), r.int64(*rev, "revisions.", "to")};
+  }
+  if (j.contains("previous_package_id")) m.previous_package_id = r.str(j, "", "previous_package_id");
+}
+
+void read_header(Reader& r, const json& j, Manifest& m) {
+  m.format = r.str(j, "", "format");
+  m.package_id = r.str(j, "", "package_id");
+  m.name = r.str(j, "", "name");
+  m.description = r.str(j, "", "description");
+  auto created = r.str(j, "", "created_at");
+  if (!r.error) {
+    auto t = parse_rfc3339(created);
+    if (!t)
+      r.fail_at("created_at", "expected an RFC 3339 time, got \"" + created + "\"");
+    else
+      m.created_at = *t;
+  }
+  if (const json* src = r.object(j, "", "source")) {
+    m.source = {r.str(*src, "source.", "environment"), r.str(*src, "source.", "engine"),
+                r.str(*src, "source.", "ferry_version")};
+  }
+  if (const json* ex = r.object(j, "", "export")) m.export_settings = *ex;
+  m.key_id = r.str(j, "", "key_id");
+}
+
+// Cross-field rules: each object has its entry with the same hash; order names every
+// object once and nothing but objects and tombstones.
+void check_consistency(Reader& r, const Manifest& m) {
+  std::map<std::string, int> seen;  // guid -> 1 object, 2 tombstone
+  for (size_t i = 0; i < m.objects.size() && !r.error; ++i) {
+    const auto& o = m.objects[i];
+    auto p = "objects[" + std::to_string(i) + "]";
+    if (!seen.emplace(o.guid, 1).second) return (void)r.fail_at(p + ".guid", "GUID " + o.guid + " appears twice");
+    auto it = m.entries.find(object_entry_name(o.guid));
+    if (it == m.entries.end()) return (void)r.fail_at(p, "no entry " + object_entry_name(o.guid) + " under entries");
+    if (it->second.sha256 != o.sha256) return (void)r.fail_at(p + ".sha256", "differs from its entry's sha256");
+  }
+  for (const auto& t : m.deleted) seen.emplace(t.guid, 2);
+  std::map<std::string, bool> ordered;
+  for (size_t i = 0; i < m.order.size() && !r.error; ++i) {
+    auto p = "order[" + std::to_string(i) + "]";
+    if (!seen.contains(m.order[i])) return (void)r.fail_at(p, m.order[i] + " is neither an object nor deleted");
+    if (!ordered.emplace(m.order[i], true).second) return (void)r.fail_at(p, m.order[i] + " appears twice");
+  }
+  for (const auto& o : m.objects) {
+    if (!r.error && !ordered.contains(o.guid)) r.fail_at("order", "object " + o.guid + " is missing");
+  }
+}
+
+}  // namespace
+
+Expected<Manifest> manifest_from_json(const json& j) {
+  if (!j.is_object()) return fail(Errc::corrupt, "manifest: expected a JSON object");
+  Reader r;
+  Manifest m;
+  read_header(r, j, m);
+  read_lists(r, j, m);
+  read_entries(r, j, m);
+  read_optional(r, j, m);
+  if (!r.error) check_consistency(r, m);
+  if (r.error) return fail(Errc::corrupt, "manifest: " + *r.error);
+  return m;
+}
+
+}  // namespace ferry::package

@@ -1,0 +1,248 @@
+// Deployment packages: the signed zip format of PRODUCT.md section 4, specified
+// byte-for-byte in docs/package-format.md.
+//
+//   PackageWriter   writes one package file (exporter side).
+//   open_package()  verifies a package completely and returns a VerifiedPackage
+//                   (importer side); nothing in a package is usable before that.
+//
+// Threads: everything here blocks on the disk and hashing; call it from the worker
+// pool, never from the event loop. A PackageWriter or VerifiedPackage is used by one
+// thread at a time (libzip handles are not thread-safe); different objects are
+// independent.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "signing/signing.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+namespace ferry::package {
+
+/// The format this ferry writes, and the newest it reads.
+inline constexpr std::string_view kFormat = "ferry-package/1";
+inline constexpr int kFormatVersion = 1;
+
+inline constexpr std::string_view kManifestEntry = "manifest.json";
+inline constexpr std::string_view kSignatureEntry = "signature.ed25519";
+
+enum class RefKind { uses, contains };
+std::string_view to_string(RefKind kind);
+
+struct Ref {
+  std::string guid;
+  RefKind kind = RefKind::uses;
+  friend bool operator==(const Ref&, const Ref&) = default;
+};
+
+struct AttachmentRef {
+  std::string name;
+  std::string sha256;
+  uint64_t size = 0;
+  friend bool operator==(const AttachmentRef&, const AttachmentRef&) = default;
+};
+
+struct ObjectEntry {
+  std::string guid;
+  std::string type;
+  std::string name;
+  std::string folder;
+  int64_t revision = 0;
+  std::vector<Ref> refs;
+  std::string sha256;  ///< of the objects/<guid>.json entry; PackageWriter::finish fills it
+  std::vector<AttachmentRef> attachments;
+  friend bool operator==(const ObjectEntry&, const ObjectEntry&) = default;
+};
+
+struct Tombstone {
+  std::string guid;
+  std::string type;
+  std::string folder;
+  std::string name;
+  int64_t revision = 0;
+  friend bool operator==(const Tombstone&, const Tombstone&) = default;
+};
+
+struct RequiredSecret {
+  std::string guid;
+  std::string pointer;  ///< JSON pointer into the object's spec
+  friend bool operator==(const RequiredSecret&, const RequiredSecret&) = default;
+};
+
+struct Source {
+  std::string environment;
+  std::string engine;
+  std::string ferry_version;
+  friend bool operator==(const Source&, const Source&) = default;
+};
+
+struct EntryDigest {
+  std::string sha256;
+  uint64_t size = 0;
+  friend bool operator==(const EntryDigest&, const EntryDigest&) = default;
+};
+
+struct RevisionRange {
+  int64_t from = 0;  ///< exclusive: the baseline's revision
+  int64_t to = 0;    ///< inclusive: the catalog revision this package brings
+  friend bool operator==(const RevisionRange&, const RevisionRange&) = default;
+};
+
+struct Manifest {
+  std::string format = std::string(kFormat);
+  std::string package_id;
+  std::string name;
+  std::string description;
+  TimePoint created_at;
+  Source source;
+  nlohmann::json export_settings = nlohmann::json::object();  ///< JSON key "export"
+  std::vector<ObjectEntry> objects;
+  std::vector<Tombstone> deleted;
+  std::vector<RequiredSecret> required_secrets;
+  std::vector<std::string> order;              ///< guids in deployment order
+  std::string key_id;                          ///< PackageWriter::finish fills it; empty when unsigned
+  std::map<std::string, EntryDigest> entries;  ///< every entry but manifest and signature
+  std::optional<RevisionRange> revisions;      ///< incremental exports only
+  std::optional<std::string> previous_package_id;
+  friend bool operator==(const Manifest&, const Manifest&) = default;
+};
+
+nlohmann::json to_json(const Manifest& manifest);
+/// Strict: a missing, mistyped or malformed field is corrupt, naming the field
+/// ("objects[3].refs[0].kind: expected \"uses\" or \"contains\""). Unknown keys are
+/// allowed so a same-version writer may add optional fields.
+Expected<Manifest> manifest_from_json(const nlohmann::json& json);
+
+/// "objects/<guid>.json" and "attachments/<sha256>".
+std::string object_entry_name(std::string_view guid);
+std::string attachment_entry_name(std::string_view sha256);
+
+// ---------------------------------------------------------------------------------
+// Writing
+
+struct WriterOptions {
+  /// Checked while data is copied; once stop is requested the write stops, the
+  /// partial file is removed and finish() returns Errc::cancelled.
+  std::stop_token stop;
+  /// Called with the bytes of entry content consumed so far (objects and
+  /// attachments) and the total to consume; from the writing thread, during finish().
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+struct WriteResult {
+  uint64_t bytes = 0;    ///< size of the package file
+  uint64_t entries = 0;  ///< zip entries written, manifest and signature included
+};
+
+/// Writes one package to a path chosen by the caller (normally a dot-named
+/// ".NAME.zip.partial" that the caller renames once finish() succeeded). The file is
+/// created exclusively at that path and written in place: no other file name is ever
+/// used. If finish() fails or the writer is destroyed without finish() succeeding,
+/// the file is removed.
+///
+/// Attachments are streamed from their files when finish() runs: never held in
+/// memory. Object JSON is held in memory until finish(). Each entry is deflated
+/// unless a probe shows deflate would not help (stored); see docs/package-format.md.
+class PackageWriter {
+ public:
+  static Expected<PackageWriter> create(const std::filesystem::path& path, WriterOptions options = {});
+  PackageWriter(PackageWriter&&) noexcept;
+  PackageWriter& operator=(PackageWriter&&) noexcept;
+  ~PackageWriter();
+
+  /// Adds objects/<guid>.json with json_text as its exact bytes. A guid may be added once.
+  Status add_object(std::string_view guid, std::string json_text);
+  /// Adds attachments/<sha256> for file, once per distinct content. With expected
+  /// sha256 given and already added, the file is not read again; otherwise the file
+  /// is hashed now (streaming) and must match expected_sha256 when given. The file
+  /// must not change until finish(): its content is hashed again while it is copied.
+  Expected<EntryDigest> add_attachment(const std::filesystem::path& file,
+                                       std::optional<std::string_view> expected_sha256 = std::nullopt);
+
+  /// Fills manifest.entries, each object's sha256 and key_id, writes manifest.json and
+  /// signature.ed25519 and closes the file (fsync'ed). Every object in the manifest
+  /// must have been added with add_object and vice versa. Returns the manifest as
+  /// written through `written` when not null.
+  Expected<WriteResult> finish(Manifest manifest, const signing::SecretKey& key, Manifest* written = nullptr);
+
+ private:
+  struct Rep;
+  explicit PackageWriter(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+// ---------------------------------------------------------------------------------
+// Reading
+
+struct Limits {
+  uint64_t max_entries = 200000;                     ///< zip entries per package
+  uint64_t max_expanded_bytes = uint64_t{64} << 30;  ///< 64 GiB, sum of uncompressed sizes
+  uint64_t max_ratio = 200;                          ///< uncompressed/compressed per entry, for entries over 1 MiB
+};
+
+enum class UnsignedPolicy { refuse, allow };
+
+struct ReadOptions {
+  /// Keys accepted as signers; null means none is trusted. Must outlive open_package().
+  const signing::TrustStore* trust = nullptr;
+  UnsignedPolicy unsigned_packages = UnsignedPolicy::refuse;
+  /// The destination's engine; a package from another engine is refused.
+  std::string expected_engine;
+  Limits limits;
+  std::stop_token stop;  ///< checked while entries are hashed
+};
+
+/// A package that passed every check of open_package(). Reading from it re-hashes
+/// what it streams, so a file changed on disk after verification is still caught.
+/// Move-only; one thread at a time.
+class VerifiedPackage {
+ public:
+  VerifiedPackage(VerifiedPackage&&) noexcept;
+  VerifiedPackage& operator=(VerifiedPackage&&) noexcept;
+  ~VerifiedPackage();
+
+  const std::filesystem::path& path() const;
+  const Manifest& manifest() const;
+  /// The exact bytes of manifest.json (what the signature covers).
+  const std::string& manifest_bytes() const;
+  /// Id of the trusted key that signed it, or nullopt when unsigned and allowed.
+  const std::optional<std::string>& signer() const;
+
+  /// The exact text of objects/<guid>.json; not_found if the package has no such object.
+  Expected<std::string> object_json(std::string_view guid) const;
+  /// Whether attachments/<sha256> is carried (an export without data lists hashes only).
+  bool has_attachment(std::string_view sha256) const;
+  /// Streams attachments/<sha256> to fd. On a corrupt error the bytes already written
+  /// must be discarded by the caller.
+  Status copy_attachment(std::string_view sha256, int fd) const;
+  /// Streams attachments/<sha256> into a new file at dest (created exclusively, mode
+  /// 0600); on any failure dest is removed.
+  Status copy_attachment(std::string_view sha256, const std::filesystem::path& dest) const;
+
+ private:
+  struct Rep;
+  explicit VerifiedPackage(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+  friend Expected<VerifiedPackage> open_package(const std::filesystem::path&, const ReadOptions&);
+};
+
+/// Opens and verifies a package: zip structure, entry names, limits, signature and
+/// key trust, format version, engine, and every entry's size and SHA-256, in the order
+/// given in docs/package-format.md, before anything is returned. Refusals are
+/// Errc::corrupt (damaged or tampered), Errc::permission_denied (unsigned, untrusted
+/// key, key bound to another environment), Errc::invalid_argument (another engine,
+/// newer format, over the limits) or Errc::cancelled; every message starts with
+/// "package PATH: " and says what the operator can do.
+Expected<VerifiedPackage> open_package(const std::filesystem::path& path, const ReadOptions& options);
+
+}  // namespace ferry::package

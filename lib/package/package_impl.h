@@ -1,0 +1,48 @@
+// Private to the package module: zip helpers shared by the writer and the reader.
+#pragma once
+
+#include <zip.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ferry::package {
+
+struct ZipDiscard {
+  void operator()(zip_t* za) const { zip_discard(za); }
+};
+/// An open archive; discarding never writes anything.
+using ZipPtr = std::unique_ptr<zip_t, ZipDiscard>;
+
+struct ZipFileClose {
+  void operator()(zip_file_t* f) const { zip_fclose(f); }
+};
+using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileClose>;
+
+/// libzip's text for an error code (with errno text for system errors).
+std::string zip_error_text(int zip_code, int sys_code = 0);
+std::string zip_error_text(zip_error_t* error);
+
+/// Why a zip entry name is unsafe to use as a path ("..", absolute, backslash,
+/// drive letter, control characters, empty components), or nullopt when it is safe.
+std::optional<std::string> unsafe_name_reason(std::string_view name);
+
+/// Why a path may not be listed under manifest "entries" (it must be
+/// "objects/<guid>.json" or "attachments/<sha256>"), or nullopt.
+std::optional<std::string> entry_layout_error(std::string_view path);
+
+/// Deflate is used unless these probes say it does not pay: see
+/// docs/package-format.md "Compression". Samples are up to kProbeBytes each.
+inline constexpr size_t kProbeBytes = 64 * 1024;
+/// Entries are stored when deflate saves less than this share (percent) on every sample.
+inline constexpr unsigned kMinSavingPercent = 10;
+/// Entries are stored when any sample compresses better than this, so a package ferry
+/// writes never comes near the reader's default ratio limit (200).
+inline constexpr unsigned kMaxWriterRatio = 50;
+
+/// ZIP_CM_STORE or ZIP_CM_DEFLATE for content of which these are samples.
+zip_int32_t choose_compression(std::initializer_list<std::string_view> samples);
+
+}  // namespace ferry::package

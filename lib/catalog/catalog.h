@@ -2,8 +2,14 @@
 // a catalog-wide revision counter and tombstones, in one SQLite file (WAL).
 //
 // Every method blocks on SQLite or the disk: call it from the worker pool, never
-// from the event loop. All methods are thread-safe; writes are serialised and each
-// write is one transaction, so the catalog never changes half-way.
+// from the event loop. All methods are thread-safe: one SQLite connection behind one
+// mutex serves reads and writes alike (each read is one short read transaction, each
+// write one IMMEDIATE transaction), so the catalog never changes half-way and a
+// reader never sees half a write. store_blob takes no lock (temp file + rename).
+// A long consistent read (an export) takes a Snapshot: its own read-only connection
+// inside one read transaction, which WAL lets run beside writers.
+// Other processes may open catalog.db too (busy_timeout makes their writers wait),
+// but one process owns the folder: open() deletes leftover temporary blob files.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "address/address.h"
@@ -24,6 +31,8 @@ namespace ferry::catalog {
 
 enum class RefKind { uses, contains };
 std::string_view to_string(RefKind kind);
+/// "uses" or "contains"; anything else is invalid_argument.
+Expected<RefKind> parse_ref_kind(std::string_view text);
 
 /// A stored reference, by GUID.
 struct Ref {
@@ -50,8 +59,8 @@ struct Object {
   TimePoint updated_at;
   int64_t revision = 0;
   nlohmann::json spec = nlohmann::json::object();  ///< includes secret values: never print it raw
-  std::vector<Ref> refs;                            ///< in the order given
-  std::vector<Attachment> attachments;              ///< sorted by name
+  std::vector<Ref> refs;                           ///< in the order given
+  std::vector<Attachment> attachments;             ///< sorted by name
 
   Address address() const { return {type, folder, name}; }
 };
@@ -103,17 +112,76 @@ struct ApplyResult {
   int64_t revision = 0;          ///< catalog revision after the apply
 };
 
+/// One step of an import's deploy (Catalog::deploy).
+struct DeployStep {
+  enum class Kind { upsert, remove };
+  Kind kind = Kind::upsert;
+  ObjectDraft draft;  ///< upsert: the object; draft.guid is required (the importer chose it)
+  std::string guid;   ///< remove: the object to delete
+
+  static DeployStep upsert(ObjectDraft draft) { return {Kind::upsert, std::move(draft), {}}; }
+  static DeployStep remove(std::string guid) { return {Kind::remove, {}, std::move(guid)}; }
+};
+
+struct DeployOptions {
+  std::string import_id;  ///< required: prior versions are kept under it, for rollback
+  std::string owner;      ///< owner of the objects the deploy creates
+};
+
+enum class DeployAction { created, updated, unchanged, deleted };
+std::string_view to_string(DeployAction action);
+
+struct DeployItem {
+  std::string guid;
+  std::string address;  ///< after the step; for a deleted object, the address it had
+  DeployAction action = DeployAction::unchanged;
+  int64_t revision = 0;  ///< the object's revision after the step; deleted: its tombstone's
+};
+
+/// The state of one object before an import first changed it, so that the import can
+/// be rolled back: the whole object, or its absence (with its tombstone, if it had one).
+struct PriorVersion {
+  std::string guid;
+  int64_t seq = 0;                     ///< 1, 2, 3... in the order the import touched objects
+  std::optional<Object> object;        ///< every column, refs and attachments; nullopt: absent
+  std::optional<Tombstone> tombstone;  ///< when absent: the tombstone it had then, if any
+};
+
 struct ListFilter {
   std::optional<std::string> type;
   std::optional<std::string> folder;  ///< "/x" exactly, "/x/**" subtree
 };
 
+/// A consistent, read-only view of the catalog as of one moment, for an export: its
+/// own read-only connection to catalog.db inside one read transaction, so every read
+/// sees the state of snapshot() time while the catalog goes on being written (WAL).
+/// While it lives SQLite cannot checkpoint past it and catalog.db-wal grows with the
+/// writes made meanwhile: drop it as soon as the export has read what it needs.
+/// Thread: not thread-safe; one worker thread at a time. May outlive its Catalog.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+
+  /// The catalog-wide revision the snapshot sees.
+  virtual int64_t revision() const = 0;
+  /// Every object with its refs and attachments but WITHOUT its spec (an empty
+  /// object), so 100k objects fit in little memory; read specs one by one with
+  /// spec(). Sorted by type, folder, name.
+  virtual Expected<std::vector<Object>> objects() const = 0;
+  /// The spec of one object (secrets included) as of the snapshot; not_found when it
+  /// did not exist then, invalid_argument when guid is not a GUID.
+  virtual Expected<nlohmann::json> spec(std::string_view guid) const = 0;
+  /// Catalog::tombstones() as of the snapshot.
+  virtual Expected<std::vector<Tombstone>> tombstones(int64_t after_revision) const = 0;
+};
+
 class Catalog {
  public:
   /// Opens or creates the catalog in dir (catalog.db and blobs/), migrating an
-  /// older schema and refusing a newer one. The registry must outlive the catalog.
-  static Expected<std::unique_ptr<Catalog>> open(const std::filesystem::path& dir,
-                                                  const types::TypeRegistry& types, Clock& clock);
+  /// older schema and refusing a newer one (lib/sqlitedb), and deletes the temporary
+  /// blob files a crash left in blobs/. The registry must outlive the catalog.
+  static Expected<std::unique_ptr<Catalog>> open(const std::filesystem::path& dir, const types::TypeRegistry& types,
+                                                 Clock& clock);
   virtual ~Catalog() = default;
 
   /// Streams fd into the blob store (hashing as it goes) and returns its sha256 and size.
@@ -127,24 +195,69 @@ class Catalog {
   /// names are refused naming the object (address and `where`); every problem found
   /// is reported, not only the first. An object whose name, folder, spec, refs and
   /// attachments are unchanged keeps its revision; each changed object gets a new one.
+  /// Problems come one per line, "WHERE: ADDRESS: what", WHERE being the ref's
+  /// `where` for reference problems (else the draft's), omitted when empty. The code
+  /// is invalid_argument if any problem is bad input (unknown type, bad name, folder,
+  /// GUID, reference syntax, attachment), else conflict (clash, duplicate, quota,
+  /// dangling or self reference, type change). A guid-matched draft whose GUID was
+  /// deleted re-creates the object and drops its tombstone.
   virtual Expected<ApplyResult> apply(const std::vector<ObjectDraft>& drafts, std::string_view owner) = 0;
+
+  /// An import's deploy: every step in the given order, in one IMMEDIATE transaction,
+  /// all or nothing (the importer passes everything for an atomic import, or one
+  /// object per call for a non-atomic one).
+  ///
+  /// An upsert is matched by its GUID only (required), creating or updating the
+  /// object; it is validated like apply() (type, names, clashes, dangling refs,
+  /// quotas; refs by GUID or address, to the catalog or to any upsert of the deploy)
+  /// and detected unchanged the same way. A remove deletes that one object, with no
+  /// `contains` cascade (the package lists every deleted GUID), leaving a tombstone;
+  /// it is refused while an object the deploy keeps still references it, naming the
+  /// referrers. Objects a deploy removes free their addresses and count no more
+  /// against quotas. Every problem is reported, one per line, as apply() does.
+  ///
+  /// Before a step changes an object, the object's prior version (or its absence) is
+  /// stored under options.import_id (see prior_versions); unchanged objects store
+  /// nothing and keep their revisions. Items come in the order of the steps.
+  virtual Expected<std::vector<DeployItem>> deploy(const std::vector<DeployStep>& steps,
+                                                   const DeployOptions& options) = 0;
+
+  /// What deploys under import_id stored, in the order they touched objects: one
+  /// entry per GUID, the state before the import first changed it. Empty for an
+  /// unknown import_id.
+  virtual Expected<std::vector<PriorVersion>> prior_versions(std::string_view import_id) const = 0;
 
   /// nullopt-free lookup by address or GUID; not_found names what was asked.
   virtual Expected<Object> get(std::string_view address_or_guid) const = 0;
+  /// Lookup by address or GUID: nullopt when absent; invalid_argument when the text is neither.
+  virtual Expected<std::optional<Object>> find(std::string_view address_or_guid) const = 0;
   /// Sorted by type, folder, name.
   virtual Expected<std::vector<Object>> list(const ListFilter& filter) const = 0;
 
   /// Deletes the object and its `contains` subtree, leaving tombstones. Refused
   /// (conflict) while anything outside that subtree references one of them; the
-  /// message names every referrer.
+  /// message names every referrer. Tombstones are returned in deletion order (the
+  /// object first, then what it contains, nearest first), each with its own revision.
   virtual Expected<std::vector<Tombstone>> remove(std::string_view address_or_guid) = 0;
 
+  /// Deletions with revision > after_revision, in revision order. One per GUID: the
+  /// latest deletion; re-creating a GUID removes its tombstone.
   virtual Expected<std::vector<Tombstone>> tombstones(int64_t after_revision) const = 0;
+  /// The tombstone of a deleted GUID; nullopt when the GUID was never deleted (or was
+  /// re-created since). invalid_argument when guid is not a GUID.
+  virtual Expected<std::optional<Tombstone>> tombstone(std::string_view guid) const = 0;
+  /// The objects that reference guid (by `uses` or `contains`), each once, sorted by
+  /// type, folder, name. invalid_argument when guid is not a GUID.
+  virtual Expected<std::vector<Object>> referrers(std::string_view guid) const = 0;
   /// The current catalog-wide revision (0 for an empty catalog).
   virtual Expected<int64_t> revision() const = 0;
+
+  /// A consistent read-only view as of now (see Snapshot). Takes no lock on this
+  /// catalog: the snapshot opens its own connection.
+  virtual Expected<std::unique_ptr<Snapshot>> snapshot() const = 0;
 };
 
-/// The schema version this binary writes.
+/// The schema version this binary writes (PRAGMA user_version of catalog.db).
 int schema_version();
 
 }  // namespace ferry::catalog

@@ -151,7 +151,10 @@ struct WriteResult {
 /// the file is removed.
 ///
 /// Attachments are streamed from their files when finish() runs: never held in
-/// memory. Object JSON is held in memory until finish(). Each entry is deflated
+/// memory. Object JSON is appended to an unnamed temporary file (O_TMPFILE) in the
+/// package's folder until finish(), so 100k objects do not sit in memory; it has no
+/// name and vanishes with the writer (or the process). Only where the file system
+/// cannot make such a file is object JSON held in memory. Each entry is deflated
 /// unless a probe shows deflate would not help (stored); see docs/package-format.md.
 class PackageWriter {
  public:

@@ -83,10 +83,14 @@ struct Shared {
   Errc failure_code = Errc::io;
 };
 
-/// What one entry's bytes come from; owned by its libzip source.
+/// What one entry's bytes come from; owned by its libzip source. Content is, in this
+/// order of precedence: a region of the writer's spill file (spill_fd >= 0), a file
+/// (path), or memory (data).
 struct EntrySource {
-  std::string data;            ///< in-memory content, when path is empty
+  std::string data;            ///< in-memory content, when path is empty and there is no spill
   std::filesystem::path path;  ///< streamed content
+  int spill_fd = -1;           ///< not owned: the writer's spill file, open until zip_close
+  uint64_t spill_offset = 0;   ///< where this entry's bytes start in the spill file
   std::string expected_sha256;
   uint64_t size = 0;
   time_t mtime = 0;
@@ -132,7 +136,12 @@ zip_int64_t entry_eof(EntrySource* e) {
 zip_int64_t entry_read(EntrySource* e, void* data, zip_uint64_t len) {
   if (e->shared->options->stop.stop_requested()) return entry_fail(e, ZIP_ER_CANCELLED, "cancelled", Errc::cancelled);
   ssize_t n = 0;
-  if (e->path.empty()) {
+  if (e->spill_fd >= 0) {
+    auto want = static_cast<size_t>(std::min<uint64_t>(len, e->size - std::min(e->pos, e->size)));
+    do n = ::pread(e->spill_fd, data, want, static_cast<off_t>(e->spill_offset + e->pos));
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return entry_fail(e, ZIP_ER_READ, "spill file: read: " + errno_text(errno));
+  } else if (e->path.empty()) {
     n = static_cast<ssize_t>(std::min<uint64_t>(len, e->data.size() - std::min<uint64_t>(e->pos, e->data.size())));
     std::memcpy(data, e->data.data() + e->pos, static_cast<size_t>(n));
   } else {
@@ -211,6 +220,12 @@ struct PackageWriter::Rep {
   time_t mtime = ::time(nullptr);
   std::map<std::string, EntryDigest> entries;  ///< everything but manifest and signature
   std::set<std::string> objects;
+  /// Object JSON waits here for zip_close instead of in memory: an unnamed O_TMPFILE
+  /// beside the package (never a visible name, gone with the process). Opened on the
+  /// first add_object; if the file system cannot make one, objects stay in memory.
+  UniqueFd spill;
+  uint64_t spill_size = 0;
+  bool spill_tried = false;
   bool finished = false;
 
   ~Rep() {
@@ -225,6 +240,8 @@ struct PackageWriter::Rep {
   }
   Status add_entry(EntrySource* src, const std::string& name, zip_int32_t method);
   Status add_memory(const std::string& name, std::string data, EntryDigest digest);
+  Status add_spilled(const std::string& name, std::string_view data, EntryDigest digest);
+  int spill_fd();
   Expected<WriteResult> close();
 };
 
@@ -257,6 +274,30 @@ Status PackageWriter::Rep::add_memory(const std::string& name, std::string data,
   auto method = probe_text(data);
   auto* src = new EntrySource;
   src->data = std::move(data);
+  src->size = digest.size;
+  src->expected_sha256 = std::move(digest.sha256);
+  shared.total += src->size;
+  return add_entry(src, name, method);
+}
+
+int PackageWriter::Rep::spill_fd() {
+  if (!spill_tried) {
+    spill_tried = true;
+    auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    spill = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  }
+  return spill.get();
+}
+
+// The compression choice is made now, while the text is at hand; libzip reads the
+// bytes back from the spill file during zip_close.
+Status PackageWriter::Rep::add_spilled(const std::string& name, std::string_view data, EntryDigest digest) {
+  auto method = probe_text(data);
+  if (auto st = write_all(spill.get(), data, "spill file"); !st) return failed(st.error().code, st.error().message);
+  auto* src = new EntrySource;
+  src->spill_fd = spill.get();
+  src->spill_offset = spill_size;
+  spill_size += data.size();
   src->size = digest.size;
   src->expected_sha256 = std::move(digest.sha256);
   shared.total += src->size;
@@ -302,6 +343,7 @@ Status PackageWriter::add_object(std::string_view guid, std::string json_text) {
   auto name = object_entry_name(guid);
   EntryDigest digest{sha256_hex(json_text), json_text.size()};
   rep_->entries[name] = digest;
+  if (rep_->spill_fd() >= 0) return rep_->add_spilled(name, json_text, digest);
   return rep_->add_memory(name, std::move(json_text), digest);
 }
 
@@ -386,6 +428,7 @@ Expected<WriteResult> PackageWriter::Rep::close() {
   if (::fstat(fd.get(), &st) != 0) return fail_errno("stat", path.string(), errno);
   finished = true;
   fd = UniqueFd();
+  spill = UniqueFd();
   return WriteResult{static_cast<uint64_t>(st.st_size), count};
 }
 
@@ -414,6 +457,7 @@ Expected<WriteResult> PackageWriter::Rep::finish(Manifest& manifest, const signi
 
 void PackageWriter::Rep::abandon() {
   za.reset();
+  spill = UniqueFd();
   if (fd) ::unlink(path.c_str());
   fd = UniqueFd();
 }

@@ -61,10 +61,26 @@ Status fsync_dir(const std::filesystem::path& dir) {
   return {};
 }
 
+std::string temp_name_template(std::string_view final_name) {
+  return "." + std::string(final_name) + ".ferry-XXXXXX.partial";
+}
+
+bool is_ferry_partial(std::string_view file_name) {
+  constexpr std::string_view kMarker = ".ferry-";
+  constexpr std::string_view kSuffix = ".partial";
+  if (!file_name.starts_with('.') || !file_name.ends_with(kSuffix)) return false;
+  auto stem = file_name.substr(0, file_name.size() - kSuffix.size());
+  auto marker = stem.rfind(kMarker);
+  // A final name of at least one character before the marker, a random part after it.
+  if (marker == std::string_view::npos || marker < 2) return false;
+  auto random = stem.substr(marker + kMarker.size());
+  return !random.empty() && random.find('.') == std::string_view::npos;
+}
+
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content, int mode) {
   auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX.partial")).string();
-  UniqueFd fd(::mkostemps(tmpl.data(), 8, O_CLOEXEC));
+  std::string tmpl = (dir / temp_name_template(path.filename().string())).string();
+  UniqueFd fd(::mkostemps(tmpl.data(), kTempNameSuffixLength, O_CLOEXEC));
   if (!fd) return fail_errno("create temporary file", tmpl, errno);
   auto cleanup = [&](Error e) {
     ::unlink(tmpl.c_str());

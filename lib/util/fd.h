@@ -42,9 +42,23 @@ Status write_all(int fd, std::string_view data, std::string_view name);
 /// fsync() a directory so a rename inside it is durable.
 Status fsync_dir(const std::filesystem::path& dir);
 
+/// The name of every temporary file ferry writes into a folder before renaming it to
+/// final_name: ".FINAL_NAME.ferry-XXXXXX.partial". Dot-prefixed and ending in
+/// ".partial" so watchers (ferry's and other tools') skip it; "ferry-" so cleanup
+/// after a crash (is_ferry_partial) never touches another tool's temporary files.
+/// The six X are for mkostemps() with kTempNameSuffixLength.
+std::string temp_name_template(std::string_view final_name);
+
+/// Length of ".partial", the suffix mkostemps() must keep after the X's.
+inline constexpr int kTempNameSuffixLength = 8;
+
+/// True for a file name ferry's temp_name_template() produced (any random part),
+/// i.e. ".*.ferry-*.partial"; false for other tools' ".NAME.partial" files.
+bool is_ferry_partial(std::string_view file_name);
+
 /// Writes content to path so that readers see either the old file or the whole new
-/// one: a dot-named ".NAME.XXXXXX.partial" in the same folder, fsync, rename, fsync
-/// of the folder. The temporary file is removed on failure.
+/// one: a temporary file named by temp_name_template() in the same folder, fsync,
+/// rename, fsync of the folder. The temporary file is removed on failure.
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content, int mode = 0644);
 
 }  // namespace ferry

@@ -1,0 +1,162 @@
+// deploy(): an import's steps in the package's order, in the caller's one write
+// transaction: check everything first (reporting every problem), keep the prior
+// version of each object about to change, then write in step order.
+#include <set>
+
+#include "catalog/ops.h"
+#include "catalog/plan.h"
+#include "catalog/rows.h"
+#include "catalog/versions.h"
+#include "util/guid.h"
+
+namespace ferry::catalog::detail {
+namespace {
+
+std::string describe(const Object& o) { return o.address().to_string() + " (" + o.guid + ")"; }
+
+/// One deploy, from checks to writes. Runs inside the caller's write transaction.
+class Deployer {
+ public:
+  Deployer(const WriteContext& ctx, const std::vector<DeployStep>& steps, const DeployOptions& options)
+      : ctx_(ctx), steps_(steps), options_(options) {}
+
+  Expected<std::vector<DeployItem>> run();
+
+ private:
+  void collect_removals();
+  void plan_upserts();
+  void check_referrers();
+  void prepare_writes();
+  DeployItem write_step(size_t i);
+
+  const WriteContext& ctx_;
+  const std::vector<DeployStep>& steps_;
+  const DeployOptions& options_;
+  Problems problems_;
+  std::map<std::string, Object> removing_;  ///< GUID -> object as stored now
+  std::vector<std::string> removed_guid_;   ///< by step: the canonical GUID of a remove
+  std::vector<size_t> planned_index_;       ///< by step: the upsert's index in planned_
+  std::vector<Planned> planned_;
+  std::vector<Object> next_;          ///< by upsert: the object to store
+  std::vector<ApplyAction> actions_;  ///< by upsert
+};
+
+Expected<std::vector<DeployItem>> Deployer::run() {
+  if (options_.import_id.empty()) return fail(Errc::invalid_argument, "a deploy needs an import id");
+  collect_removals();
+  plan_upserts();
+  check_referrers();
+  if (!problems_.empty()) return std::unexpected(problems_.error());
+  prepare_writes();
+  std::vector<DeployItem> items;
+  for (size_t i = 0; i < steps_.size(); ++i) items.push_back(write_step(i));
+  return items;
+}
+
+void Deployer::collect_removals() {
+  removed_guid_.resize(steps_.size());
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].kind != DeployStep::Kind::remove) continue;
+    const std::string step = "step " + std::to_string(i + 1) + ": ";
+    auto guid = parse_guid(steps_[i].guid);
+    if (!guid) {
+      problems_.add(Errc::invalid_argument, step + "'" + steps_[i].guid + "' is not a GUID");
+      continue;
+    }
+    auto stored = load_object(ctx_.db, *guid);
+    if (!stored) {
+      problems_.add(Errc::conflict, step + "cannot delete " + *guid + ": no object with that GUID in the catalog");
+    } else if (!removing_.emplace(*guid, *stored).second) {
+      problems_.add(Errc::conflict, step + describe(*stored) + ": deleted twice in this deploy");
+    } else {
+      removed_guid_[i] = *guid;
+    }
+  }
+}
+
+void Deployer::plan_upserts() {
+  std::vector<const ObjectDraft*> drafts;
+  planned_index_.resize(steps_.size());
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].kind != DeployStep::Kind::upsert) continue;
+    planned_index_[i] = drafts.size();
+    drafts.push_back(&steps_[i].draft);
+  }
+  PlanRules rules{"deploy", "this deploy", MatchBy::guid_only, &removing_};
+  planned_ = plan_drafts(ctx_, drafts, rules, problems_);
+}
+
+/// A removed object must not stay referenced by an object this deploy keeps. The
+/// upserts' own new refs were checked by the planner; their stored refs get replaced.
+void Deployer::check_referrers() {
+  std::set<std::string> upserted;
+  for (const Planned& p : planned_) upserted.insert(p.guid);
+  for (const auto& [guid, object] : removing_) {
+    std::string referrers;
+    for (const auto& [from, kind] : referrers_of(ctx_.db, guid)) {
+      if (removing_.contains(from) || upserted.contains(from)) continue;
+      auto holder = load_object(ctx_.db, from);
+      referrers += (referrers.empty() ? "" : ", ") + (holder ? describe(*holder) : from) + " " +
+                   std::string(to_string(kind)) + " it";
+    }
+    if (referrers.empty()) continue;
+    problems_.add(Errc::conflict, describe(object) + ": cannot delete it: still referenced by " + referrers +
+                                      "; delete or change those in the same deploy");
+  }
+}
+
+/// Keeps the prior version of everything about to change, in step order, then frees
+/// the addresses of moved and removed objects before anything moves in.
+void Deployer::prepare_writes() {
+  for (const Planned& p : planned_) {
+    next_.push_back(candidate(p));
+    if (!p.stored) next_.back().owner = options_.owner;
+    actions_.push_back(action_for(p, next_.back()));
+  }
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].kind == DeployStep::Kind::remove) {
+      const Object& o = removing_.at(removed_guid_[i]);
+      save_prior_version(ctx_.db, options_.import_id, o.guid, o, std::nullopt);
+      park_name(ctx_.db, o.guid);
+      continue;
+    }
+    size_t u = planned_index_[i];
+    const Planned& p = planned_[u];
+    if (actions_[u] == ApplyAction::unchanged) continue;
+    auto tombstone = p.stored ? std::nullopt : load_tombstone(ctx_.db, p.guid);
+    save_prior_version(ctx_.db, options_.import_id, p.guid, p.stored, tombstone);
+    if (p.stored && p.stored->address() != next_[u].address()) park_name(ctx_.db, p.guid);
+  }
+}
+
+DeployAction deploy_action(ApplyAction action) {
+  switch (action) {
+    case ApplyAction::created:
+      return DeployAction::created;
+    case ApplyAction::updated:
+      return DeployAction::updated;
+    case ApplyAction::unchanged:
+      return DeployAction::unchanged;
+  }
+  return DeployAction::unchanged;
+}
+
+DeployItem Deployer::write_step(size_t i) {
+  if (steps_[i].kind == DeployStep::Kind::remove) {
+    Tombstone t = delete_with_tombstone(ctx_, removing_.at(removed_guid_[i]));
+    return {t.guid, t.address().to_string(), DeployAction::deleted, t.revision};
+  }
+  size_t u = planned_index_[i];
+  Object& o = next_[u];
+  if (actions_[u] != ApplyAction::unchanged) write_object(ctx_, o, actions_[u]);
+  return {o.guid, o.address().to_string(), deploy_action(actions_[u]), o.revision};
+}
+
+}  // namespace
+
+Expected<std::vector<DeployItem>> deploy_steps(const WriteContext& ctx, const std::vector<DeployStep>& steps,
+                                               const DeployOptions& options) {
+  return Deployer(ctx, steps, options).run();
+}
+
+}  // namespace ferry::catalog::detail

@@ -1,0 +1,193 @@
+// write(): objects in plan order, secrets removed, attachments from the blob store,
+// then the manifest, signed. Worker thread only (disk, hashing, zip).
+#include <fcntl.h>
+
+#include <set>
+
+#include "export/export_impl.h"
+#include "util/fd.h"
+#include "util/sha256.h"
+
+namespace ferry::exporter {
+
+namespace {
+
+using json = nlohmann::json;
+
+Expected<json::json_pointer> secret_pointer(const std::string& text, const types::TypeDef& type) {
+  std::string why = "the empty pointer would remove the whole spec";
+  try {
+    if (!text.empty()) return json::json_pointer(text);
+  } catch (const json::exception& e) {
+    why = e.what();
+  }
+  return fail(Errc::invalid_argument, "type " + type.name + ": secret field \"" + text +
+                                          "\" is not a JSON pointer into spec (" + why + "); fix types.yaml");
+}
+
+// Removing an absent field is fine; a field that is still there afterwards is a bug.
+Status remove_secret(json& spec, const json::json_pointer& pointer) {
+  try {
+    if (!spec.contains(pointer)) return {};
+    json& parent = spec.at(pointer.parent_pointer());
+    if (parent.is_object()) parent.erase(pointer.back());
+    if (parent.is_array()) parent.erase(static_cast<size_t>(std::stoull(pointer.back())));
+    if (!spec.contains(pointer)) return {};
+  } catch (const std::exception&) {  // json::exception or std::stoull's
+  }
+  return fail(Errc::internal, "cannot remove secret field " + pointer.to_string() + " from the spec");
+}
+
+json refs_json(const std::vector<catalog::Ref>& refs) {
+  json out = json::array();
+  for (const auto& r : refs) out.push_back({{"guid", r.to_guid}, {"kind", catalog::to_string(r.kind)}});
+  return out;
+}
+
+json attachments_json(const std::vector<catalog::Attachment>& attachments) {
+  json out = json::array();
+  for (const auto& a : attachments) out.push_back({{"name", a.name}, {"sha256", a.sha256}, {"size", a.size}});
+  return out;
+}
+
+package::ObjectEntry manifest_entry(const catalog::Object& o) {
+  package::ObjectEntry e{o.guid, o.type, o.name, o.folder, o.revision, {}, {}, {}};
+  for (const auto& r : o.refs) {
+    e.refs.push_back(
+        {r.to_guid, r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains});
+  }
+  for (const auto& a : o.attachments) e.attachments.push_back({a.name, a.sha256, a.size});
+  return e;
+}
+
+package::Manifest start_manifest(const Plan& plan, const WriteInput& input) {
+  package::Manifest m;
+  m.package_id = input.package_id;
+  m.name = input.name;
+  m.description = input.description;
+  m.created_at = input.created_at;
+  m.source = input.source;
+  m.export_settings = input.export_settings.is_object() ? input.export_settings : json::object();
+  m.previous_package_id = input.previous_package_id;
+  if (plan.mode == Mode::incremental) m.revisions = package::RevisionRange{plan.revision_from, plan.revision_to};
+  for (const auto& t : plan.deleted) m.deleted.push_back({t.guid, t.type, t.folder, t.name, t.revision});
+  m.objects.reserve(plan.objects.size());
+  for (const auto* o : plan.objects) {
+    m.objects.push_back(manifest_entry(*o));
+    m.order.push_back(o->guid);
+  }
+  return m;
+}
+
+/// One write() run.
+struct Writer {
+  const Plan& plan;
+  const types::TypeRegistry& types;
+  const LoadSpec& load_spec;
+  const BlobPath& blob_path;
+  package::PackageWriter& zip;
+  std::vector<package::RequiredSecret> secrets;
+  std::set<std::string> carried;  ///< attachment hashes added
+
+  Status add(const catalog::Object& object);
+  Status add_attachments(const catalog::Object& object);
+};
+
+Status Writer::add(const catalog::Object& object) {
+  const types::TypeDef* type = types.find(object.type);
+  if (type == nullptr) return fail(Errc::conflict, "type " + object.type + " is not in types.yaml");
+  auto spec = FERRY_TRY(load_spec(object.guid));
+  for (auto& pointer : FERRY_TRY(detail::present_secrets(spec, *type))) {
+    secrets.push_back({object.guid, std::move(pointer)});
+  }
+  auto text = FERRY_TRY(object_document(object, std::move(spec), *type));
+  FERRY_TRY(zip.add_object(object.guid, std::move(text)));
+  return plan.include_data ? add_attachments(object) : Status{};
+}
+
+Status Writer::add_attachments(const catalog::Object& object) {
+  for (const auto& a : object.attachments) {
+    if (!carried.insert(a.sha256).second) continue;
+    auto digest = FERRY_TRY(zip.add_attachment(blob_path(a.sha256), a.sha256));
+    if (digest.size != a.size) {
+      return fail(Errc::corrupt, "attachment " + a.name + " (" + a.sha256 + "): the blob store holds " +
+                                     std::to_string(digest.size) + " bytes, the catalog says " +
+                                     std::to_string(a.size) + "; check the blob store");
+    }
+  }
+  return {};
+}
+
+Expected<std::string> file_sha256(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open package", path.string(), errno);
+  return sha256_fd(fd.get());
+}
+
+}  // namespace
+
+namespace detail {
+
+Expected<std::vector<std::string>> present_secrets(const json& spec, const types::TypeDef& type) {
+  std::vector<std::string> out;
+  for (const auto& text : type.secret_fields) {
+    auto pointer = FERRY_TRY(secret_pointer(text, type));
+    bool present = false;
+    try {
+      present = spec.contains(pointer);
+    } catch (const json::exception&) {  // e.g. "/x" into an array: cannot be there
+    }
+    if (present) out.push_back(text);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+Expected<std::string> object_document(const catalog::Object& object, json spec, const types::TypeDef& type) {
+  for (const auto& text : type.secret_fields) {
+    auto pointer = FERRY_TRY(secret_pointer(text, type));
+    if (auto st = remove_secret(spec, pointer); !st)
+      return fail(st.error().code, detail::describe(object) + ": " + st.error().message);
+  }
+  json doc = {{"guid", object.guid},
+              {"type", object.type},
+              {"name", object.name},
+              {"folder", object.folder},
+              {"revision", object.revision},
+              {"spec", std::move(spec)},
+              {"refs", refs_json(object.refs)},
+              {"attachments", attachments_json(object.attachments)}};
+  try {
+    return doc.dump() + "\n";  // std::map keys: sorted, so the bytes are deterministic
+  } catch (const json::exception& e) {
+    return fail(Errc::invalid_argument,
+                detail::describe(object) + ": the spec cannot be written as JSON (" + e.what() + ")");
+  }
+}
+
+Expected<WriteResult> write(const Plan& plan, const WriteInput& input, const types::TypeRegistry& types,
+                            const LoadSpec& load_spec, const BlobPath& blob_path, const std::filesystem::path& out,
+                            const signing::SecretKey& key, package::WriterOptions options) {
+  std::stop_token stop = options.stop;
+  auto zip = FERRY_TRY(package::PackageWriter::create(out, std::move(options)));
+  Writer w{plan, types, load_spec, blob_path, zip, {}, {}};
+  for (const auto* o : plan.objects) {
+    if (stop.stop_requested()) {
+      return fail(Errc::cancelled, "package " + out.string() + ": export cancelled; the partial package was removed");
+    }
+    if (auto st = w.add(*o); !st) return std::unexpected(st.error().with_context("export of " + detail::describe(*o)));
+  }
+  auto manifest = start_manifest(plan, input);
+  manifest.required_secrets = w.secrets;
+  auto written = FERRY_TRY(zip.finish(std::move(manifest), key));
+  WriteResult result;
+  result.sha256 = FERRY_TRY(file_sha256(out));
+  result.size = written.bytes;
+  result.object_count = plan.objects.size();
+  result.attachment_count = w.carried.size();
+  result.required_secrets = std::move(w.secrets);
+  return result;
+}
+
+}  // namespace ferry::exporter

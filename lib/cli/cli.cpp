@@ -5,6 +5,9 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/export_commands.h"
+#include "cli/import_commands.h"
+#include "cli/package_commands.h"
 
 namespace ferry::cli {
 
@@ -63,6 +66,12 @@ int run(int argc, char** argv) {
       ->add_option("name", key_name, "key name")->required();
   ObjectArgs object_args;
   add_object_commands(app, object_args);
+  ExportArgs export_args;
+  add_export_command(app, export_args);
+  PackageArgs package_args;
+  add_package_commands(app, package_args);
+  ImportArgs import_args;
+  add_import_commands(app, import_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,6 +81,9 @@ int run(int argc, char** argv) {
   if (app.got_subcommand("status")) return status(g);
   if (app.got_subcommand("version")) return version(g);
   if (app.got_subcommand("keygen")) return keygen(g, key_name);
+  if (app.got_subcommand("export")) return export_package(g, export_args);
+  if (app.got_subcommand("package")) return run_package(g, *app.get_subcommand("package"), package_args);
+  if (app.got_subcommand("import")) return run_import(g, *app.get_subcommand("import"), import_args);
   return run_object(g, *app.get_subcommand("object"), object_args);
 }
 

@@ -14,10 +14,10 @@
 namespace ferry::cli {
 
 int call(const Globals& g, std::string_view command, nlohmann::json args, nlohmann::json& result,
-         std::span<const int> fds) {
+         std::span<const int> fds, const EventHandler& on_event) {
   auto client = control::Client::connect(g.socket);
   if (!client) return report(client.error());
-  auto reply = client->call(command, std::move(args), fds);
+  auto reply = client->call(command, std::move(args), fds, on_event);
   if (!reply) return report(reply.error());
   result = std::move(*reply);
   return 0;

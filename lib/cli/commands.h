@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -15,10 +16,13 @@ struct Globals {
   bool json = false;
 };
 
+/// Receives the daemon's events for a call (progress...), in order, before the result.
+using EventHandler = std::function<void(const nlohmann::json& event)>;
+
 /// Connects, calls, and prints the error (returning its exit code) on failure.
 /// On success stores the result and returns 0.
 int call(const Globals& g, std::string_view command, nlohmann::json args, nlohmann::json& result,
-         std::span<const int> fds = {});
+         std::span<const int> fds = {}, const EventHandler& on_event = {});
 
 int status(const Globals& g);
 int version(const Globals& g);

@@ -1,6 +1,8 @@
 #include "cli/output.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <iostream>
 #include <sstream>
 
@@ -49,5 +51,36 @@ std::string cell(const nlohmann::json& value) {
   if (value.is_null()) return "-";
   return value.dump();
 }
+
+const nlohmann::json& member(const nlohmann::json& object, std::string_view key) {
+  static const nlohmann::json null;
+  if (!object.is_object()) return null;
+  auto it = object.find(key);
+  return it == object.end() ? null : *it;
+}
+
+std::string cell(const nlohmann::json& object, std::string_view key) { return cell(member(object, key)); }
+
+std::string human_size(uint64_t bytes) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, kUnits[unit]);
+  return text;
+}
+
+std::string size_cell(const nlohmann::json& object, std::string_view key) {
+  const auto& v = member(object, key);
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) return human_size(v.get<uint64_t>());
+  return cell(v);
+}
+
+std::string short_id(const nlohmann::json& id) { return cell(id).substr(0, 8); }
 
 }  // namespace ferry::cli

@@ -1,9 +1,11 @@
 // Human and JSON output for ferryctl: aligned tables on stdout, errors on stderr.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/cli.h"
@@ -34,7 +36,23 @@ Exit exit_code(const Error& error);
 /// returns the matching exit code.
 int report(const Error& error);
 
-/// A JSON value as a table cell: strings bare, others dumped.
+/// A JSON value as a table cell: strings bare, null "-", others dumped.
 std::string cell(const nlohmann::json& value);
+
+/// object[key], or null when object is not an object or has no such member; for
+/// reading results whose optional members a daemon may leave out.
+const nlohmann::json& member(const nlohmann::json& object, std::string_view key);
+
+/// member(object, key) as a cell; "-" when absent.
+std::string cell(const nlohmann::json& object, std::string_view key);
+
+/// A byte count for people: "512 B", "1.5 KiB", "12.0 MiB", "3.2 GiB".
+std::string human_size(uint64_t bytes);
+
+/// A size member (bytes) as human_size, "-" when absent or not a number.
+std::string size_cell(const nlohmann::json& object, std::string_view key);
+
+/// The first 8 characters of an id: enough to name it to ferryctl (ids may be abbreviated).
+std::string short_id(const nlohmann::json& id);
 
 }  // namespace ferry::cli

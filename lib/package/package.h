@@ -248,4 +248,19 @@ class VerifiedPackage {
 /// "package PATH: " and says what the operator can do.
 Expected<VerifiedPackage> open_package(const std::filesystem::path& path, const ReadOptions& options);
 
+/// Reads and strictly parses manifest.json of a package WITHOUT verifying it: no
+/// signature or trust check, no engine check, and no entry is hashed or compared with
+/// the manifest. NOT A VERIFICATION: nothing it returns may be trusted or used to
+/// import. It is for showing packages this ferry wrote itself (`ferryctl package show`
+/// on ferryd's own stored packages). It still refuses what could hurt the process
+/// that reads it, with open_package()'s checks and default Limits: unsafe or
+/// duplicate entry names, special files, encrypted or unknown compression, more than
+/// Limits::max_entries entries or Limits::max_expanded_bytes, a suspicious
+/// compression ratio, and a manifest.json over 128 MiB (refused before it is read,
+/// and while streaming if its header lies). The format must be one this ferry reads
+/// and the manifest must pass manifest_from_json(). Refusals are Errc::not_found,
+/// Errc::io, Errc::corrupt or Errc::invalid_argument, each message starting
+/// "package PATH: ". Blocks on the disk: worker pool only.
+Expected<Manifest> read_manifest(const std::filesystem::path& package);
+
 }  // namespace ferry::package

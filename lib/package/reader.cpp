@@ -318,14 +318,16 @@ Expected<nlohmann::json> parse_manifest_text(const Verifier& v, const std::strin
   }
 }
 
-Expected<Manifest> verify_manifest(Verifier& v, std::string& text) {
+enum class SignatureCheck { verify, skip };
+
+Expected<Manifest> verify_manifest(Verifier& v, std::string& text, SignatureCheck signature) {
   if (!v.by_name_.contains(std::string(kManifestEntry))) {
     return v.refuse(Errc::corrupt,
                     "no manifest.json: this is not a ferry package, or it was damaged; " + std::string(kReexport));
   }
   text = FERRY_TRY(v.read_small(kManifestEntry, kMaxManifestBytes));
   auto json = FERRY_TRY(parse_manifest_text(v, text));
-  FERRY_TRY(v.check_signature(text, json));
+  if (signature == SignatureCheck::verify) FERRY_TRY(v.check_signature(text, json));
   FERRY_TRY(v.check_format(json));
   auto manifest = manifest_from_json(json);
   if (!manifest) return v.refuse(Errc::corrupt, manifest.error().message + "; " + std::string(kReexport));
@@ -343,7 +345,7 @@ Expected<VerifiedPackage> open_package(const std::filesystem::path& path, const 
   // directory) now that names are known to be unique and safe.
   FERRY_TRY(v.open_archive(ZIP_CHECKCONS));
   std::string text;
-  auto manifest = FERRY_TRY(verify_manifest(v, text));
+  auto manifest = FERRY_TRY(verify_manifest(v, text, SignatureCheck::verify));
   FERRY_TRY(v.check_engine(manifest));
   FERRY_TRY(v.check_listed(manifest));
   FERRY_TRY(v.hash_entries(manifest));
@@ -355,6 +357,19 @@ Expected<VerifiedPackage> open_package(const std::filesystem::path& path, const 
   rep->signer = v.signer_;
   for (const auto& e : v.entries_) rep->index[e.name] = e.index;
   return VerifiedPackage(std::move(rep));
+}
+
+// The cheap structural checks of open_package() (central directory only: names,
+// file types, methods, limits), then the manifest alone. No signature, no entry
+// hashing, no ZIP_CHECKCONS pass over every local header: see package.h.
+Expected<Manifest> read_manifest(const std::filesystem::path& package) {
+  ReadOptions options;  // default limits; no trust store, as nothing is verified
+  Verifier v(package, options);
+  FERRY_TRY(v.open_archive(0));
+  FERRY_TRY(v.check_entries());
+  FERRY_TRY(v.check_limits());
+  std::string text;
+  return verify_manifest(v, text, SignatureCheck::skip);
 }
 
 VerifiedPackage::VerifiedPackage(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}

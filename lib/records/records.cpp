@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <mutex>
 
+#include "records/rep.h"
 #include "records/schema.h"
 #include "sqlitedb/sqlitedb.h"
 
@@ -29,17 +29,16 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
-Error no_package(std::string_view id) { return Error{Errc::not_found, "no package " + std::string(id)}; }
+constexpr detail::IdTable kPackages{"packages", "package"};
 
-bool package_exists(SQLite::Database& db, std::string_view id) {
-  SQLite::Statement q(db, "SELECT 1 FROM packages WHERE id = ?");
-  q.bind(1, std::string(id));
-  return q.executeStep();
-}
+Error no_package(std::string_view id) { return detail::no_record(kPackages, id); }
 
-/// Ids starting with prefix, sorted, at most kMaxCandidates + 1 (enough to tell "more").
-std::vector<std::string> ids_with_prefix(SQLite::Database& db, std::string_view prefix) {
-  SQLite::Statement q(db, "SELECT id FROM packages WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT ?2");
+bool package_exists(SQLite::Database& db, std::string_view id) { return detail::row_exists(db, kPackages, id); }
+
+/// Ids of t starting with prefix, sorted, at most kMaxCandidates + 1 (enough to tell "more").
+std::vector<std::string> ids_with_prefix(SQLite::Database& db, const detail::IdTable& t, std::string_view prefix) {
+  SQLite::Statement q(
+      db, std::string("SELECT id FROM ") + t.table + " WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT ?2");
   q.bind(1, std::string(prefix));
   q.bind(2, kMaxCandidates + 1);
   std::vector<std::string> ids;
@@ -47,22 +46,12 @@ std::vector<std::string> ids_with_prefix(SQLite::Database& db, std::string_view 
   return ids;
 }
 
-Error ambiguous(std::string_view prefix, const std::vector<std::string>& ids) {
+Error ambiguous(const detail::IdTable& t, std::string_view prefix, const std::vector<std::string>& ids) {
   std::string list;
   for (size_t i = 0; i < ids.size() && i < kMaxCandidates; ++i) list += (i == 0 ? "" : ", ") + ids[i];
   if (ids.size() > kMaxCandidates) list += ", ...";
-  return Error{Errc::conflict, "package id prefix " + std::string(prefix) + " is ambiguous: it matches " + list +
-                                   "; give more characters"};
-}
-
-/// The full id for id or a unique prefix of it.
-Expected<std::string> resolve_id(SQLite::Database& db, std::string_view id) {
-  if (package_exists(db, id)) return std::string(id);
-  if (id.size() < kMinIdPrefix) return std::unexpected(no_package(id));
-  auto ids = ids_with_prefix(db, id);
-  if (ids.empty()) return std::unexpected(no_package(id));
-  if (ids.size() > 1) return std::unexpected(ambiguous(id, ids));
-  return ids.front();
+  return Error{Errc::conflict, std::string(t.noun) + " id prefix " + std::string(prefix) +
+                                   " is ambiguous: it matches " + list + "; give more characters"};
 }
 
 std::string filter_sql(const PackageFilter& f) {
@@ -102,25 +91,28 @@ std::optional<PackageState> parse_package_state(std::string_view text) {
   return static_cast<PackageState>(it - kStateNames.begin());
 }
 
-/// One connection; mutex guards it for reads and writes alike (SQLite connections are
-/// not for concurrent use, and every query here is short).
-struct Records::Rep {
-  std::filesystem::path path;
-  Clock& clock;
-  std::unique_ptr<SQLite::Database> db;
-  mutable std::mutex mutex;
+namespace detail {
 
-  /// Runs f(db) under the mutex; what SQLite or the JSON parser throws becomes an Error.
-  template <typename F>
-  auto locked(F&& f) const -> decltype(f(*db)) {
-    std::lock_guard lock(mutex);
-    try {
-      return sqlitedb::guarded(path, [&] { return f(*db); });
-    } catch (const nlohmann::json::exception& e) {
-      return fail(Errc::corrupt, path.string() + ": stored export settings are not valid JSON: " + e.what());
-    }
-  }
-};
+Error no_record(const IdTable& t, std::string_view id) {
+  return Error{Errc::not_found, "no " + std::string(t.noun) + " " + std::string(id)};
+}
+
+bool row_exists(SQLite::Database& db, const IdTable& t, std::string_view id) {
+  SQLite::Statement q(db, std::string("SELECT 1 FROM ") + t.table + " WHERE id = ?");
+  q.bind(1, std::string(id));
+  return q.executeStep();
+}
+
+Expected<std::string> resolve_id(SQLite::Database& db, const IdTable& t, std::string_view id) {
+  if (row_exists(db, t, id)) return std::string(id);
+  if (id.size() < kMinIdPrefix) return std::unexpected(no_record(t, id));
+  auto ids = ids_with_prefix(db, t, id);
+  if (ids.empty()) return std::unexpected(no_record(t, id));
+  if (ids.size() > 1) return std::unexpected(ambiguous(t, id, ids));
+  return ids.front();
+}
+
+}  // namespace detail
 
 Records::Records(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Records::~Records() = default;
@@ -170,7 +162,7 @@ Status Records::set_progress(std::string_view id, int64_t objects_done, int64_t 
 
 Expected<PackageRecord> Records::package(std::string_view id) const {
   return rep_->locked([&](SQLite::Database& db) -> Expected<PackageRecord> {
-    auto full_id = FERRY_TRY(resolve_id(db, id));
+    auto full_id = FERRY_TRY(detail::resolve_id(db, kPackages, id));
     SQLite::Statement q(db, "SELECT " + detail::package_columns() + " FROM packages WHERE id = ?");
     q.bind(1, full_id);
     if (!q.executeStep()) return std::unexpected(no_package(id));

@@ -1,7 +1,8 @@
 // The daemon's own records in STATE_DIR/records.db: packages it made (state,
 // progress, settings, result), where each was delivered, the folders it has written
-// into (for crash cleanup), and counters for the {seq} name template. Later issues
-// add tables (import history, job history) as further migrations in records.cpp.
+// into (for crash cleanup), counters for the {seq} name template, and the imports it
+// received (state and per-object outcome). Later issues add tables (job history) as
+// further migrations in schema.cpp.
 //
 // Threads: Records is thread-safe (one connection behind an internal mutex) and every
 // method blocks on disk: call from the worker pool, never from the event loop.
@@ -76,6 +77,64 @@ struct PackageFilter {
   size_t limit = 1000;
 };
 
+/// An import's lifecycle (PRODUCT.md section 5). `unchanged`: the package (or a
+/// duplicate of it) was already deployed and nothing changed. The strings are stored
+/// and shown to operators.
+enum class ImportState {
+  received,
+  waiting_window,
+  staged,
+  deploying,
+  deployed,
+  unchanged,
+  partially_deployed,
+  failed,
+  rejected,
+  rolled_back
+};
+
+std::string_view to_string(ImportState state);
+std::optional<ImportState> parse_import_state(std::string_view text);
+
+/// What an import planned for, and did to, one object of the package.
+struct ImportObjectResult {
+  std::string type, address;
+  std::string source_guid;  ///< the GUID in the package
+  std::string dest_guid;    ///< the GUID it has (or would have) here; empty when none
+  std::string action;       ///< create | update | unchanged | delete | skip | conflict | error
+  std::string result;       ///< what happened when deploying ("" while only planned)
+  std::string reason;       ///< why, for skip, conflict, error and failures
+  std::vector<std::string> warnings;
+
+  bool operator==(const ImportObjectResult&) const = default;
+};
+
+struct ImportRecord {
+  std::string id;  ///< import id (GUID)
+  std::string package_id, package_name, package_sha256, source_environment;
+  std::string file;    ///< where the package came from, as given (path or file name)
+  std::string origin;  ///< "ferryctl" or "watch:/dir"
+  std::string user;    ///< who asked for it (the watching daemon's user for a watch rule)
+  ImportState state = ImportState::received;
+  TimePoint created_at;
+  std::optional<TimePoint> ended_at;
+  std::string error;
+  std::vector<ImportObjectResult> objects;  ///< in plan (deployment) order
+  std::vector<std::string> warnings;        ///< about the package as a whole
+  std::optional<std::string> report_file;   ///< the report.json written for it, if any
+
+  bool operator==(const ImportRecord&) const = default;
+};
+
+/// Whether a listing loads each import's per-object rows (lists usually do not).
+enum class ImportObjects { omitted, included };
+
+struct ImportFilter {
+  std::optional<ImportState> state = std::nullopt;
+  size_t limit = 1000;
+  ImportObjects objects = ImportObjects::omitted;  ///< omitted: objects is empty in every record
+};
+
 /// Records shorter than this cannot be looked up by id prefix (too likely ambiguous).
 inline constexpr size_t kMinIdPrefix = 8;
 
@@ -100,6 +159,25 @@ class Records {
   Expected<PackageRecord> package(std::string_view id) const;
   /// Newest first (by created_at, then insertion), at most filter.limit.
   Expected<std::vector<PackageRecord>> packages(const PackageFilter& filter) const;
+
+  /// Errc::conflict if the id is already recorded.
+  Status insert_import(const ImportRecord& record);
+  /// Replaces every field of the row with record.id, objects included (all or
+  /// nothing); Errc::not_found if there is none.
+  Status update_import(const ImportRecord& record);
+  /// With its objects. By full id or a unique prefix of at least kMinIdPrefix
+  /// characters; Errc::not_found "no import ID", Errc::conflict for an ambiguous prefix.
+  Expected<ImportRecord> import(std::string_view id) const;
+  /// Newest first (by created_at, then insertion), at most filter.limit.
+  Expected<std::vector<ImportRecord>> imports(const ImportFilter& filter) const;
+  /// The oldest import of this package (id and SHA-256) that deployed or was unchanged,
+  /// with its objects; nullopt if none. A watched folder takes a package once: a later
+  /// copy is a duplicate of this one.
+  Expected<std::optional<ImportRecord>> find_import(std::string_view package_id, std::string_view sha256) const;
+  /// On start: imports a crash left received, waiting_window or deploying become failed
+  /// with the error "interrupted: ferryd stopped during the import" and ended_at = now
+  /// (staged imports keep waiting for `import deploy`). Returns their ids.
+  Expected<std::vector<std::string>> fail_interrupted_imports();
 
   /// Errc::not_found if the package is not recorded.
   Status add_delivery(const DeliveryRecord& record);

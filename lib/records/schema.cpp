@@ -61,6 +61,41 @@ CREATE TABLE sequences (               -- {seq} counters of name templates
   value INTEGER NOT NULL
 );
 )sql"},
+    {2, R"sql(
+CREATE TABLE imports (
+  id                 TEXT PRIMARY KEY,  -- GUID
+  package_id         TEXT NOT NULL,
+  package_name       TEXT NOT NULL,
+  package_sha256     TEXT NOT NULL,
+  source_environment TEXT NOT NULL,
+  file               TEXT NOT NULL,     -- where the package came from
+  origin             TEXT NOT NULL,     -- ferryctl | watch:/dir
+  user_name          TEXT NOT NULL,
+  state              TEXT NOT NULL,
+  created_at         INTEGER NOT NULL,
+  ended_at           INTEGER,
+  error              TEXT NOT NULL,
+  warnings           TEXT NOT NULL,     -- JSON array of strings
+  report_file        TEXT
+);
+CREATE INDEX imports_by_created ON imports (created_at);
+CREATE INDEX imports_by_package ON imports (package_id, package_sha256, state);
+CREATE INDEX imports_by_state ON imports (state);
+
+CREATE TABLE import_objects (
+  import_id   TEXT NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL,         -- plan order, from 0
+  type        TEXT NOT NULL,
+  address     TEXT NOT NULL,
+  source_guid TEXT NOT NULL,
+  dest_guid   TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  result      TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  warnings    TEXT NOT NULL,            -- JSON array of strings
+  PRIMARY KEY (import_id, seq)
+);
+)sql"},
 };
 
 constexpr std::array<const char*, 22> kPackageColumns = {

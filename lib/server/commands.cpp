@@ -4,26 +4,51 @@
 
 #include <array>
 
+#include "util/time.h"
+
 namespace ferry::server {
 
 namespace {
 
 using config::Role;
 
+/// Whether a command changes the catalog, and so is frozen for editors while an
+/// export runs (PRODUCT.md section 3, maintenance).
+enum class Writes { nothing, catalog };
+
 struct Command {
   std::string_view name;    ///< as on the wire: "object.apply"
   std::string_view action;  ///< as an operator types it: "object apply"
   Role role;
-  CommandResult (*run)(Context&, control::Request&);
+  Writes writes;
+  CommandResult (*run)(Context&, control::Request&, Responder&);
 };
 
 const std::array kCommands = {
-    Command{"status", "status", Role::viewer, status_command},
-    Command{"object.list", "object list", Role::viewer, object_list},
-    Command{"object.get", "object get", Role::viewer, object_get},
-    Command{"object.apply", "object apply", Role::editor, object_apply},
-    Command{"object.delete", "object delete", Role::editor, object_delete},
+    Command{"status", "status", Role::viewer, Writes::nothing, status_command},
+    Command{"object.list", "object list", Role::viewer, Writes::nothing, object_list},
+    Command{"object.get", "object get", Role::viewer, Writes::nothing, object_get},
+    Command{"object.apply", "object apply", Role::editor, Writes::catalog, object_apply},
+    Command{"object.delete", "object delete", Role::editor, Writes::catalog, object_delete},
+    Command{"export", "export", Role::deployer, Writes::nothing, export_command},
+    Command{"package.list", "package list", Role::viewer, Writes::nothing, package_list},
+    Command{"package.show", "package show", Role::viewer, Writes::nothing, package_show},
+    Command{"package.stop", "package stop", Role::deployer, Writes::nothing, package_stop},
 };
+
+// Editors may not change the catalog while an export reads it; deployers and
+// admins may (they are the ones running the maintenance).
+Status check_freeze(const Context& ctx, const Command& command, const access::Caller& caller) {
+  if (command.writes != Writes::catalog) return {};
+  auto running = ctx.exports.oldest();
+  if (!running) return {};
+  auto role = ctx.access.role_of(caller);
+  if (role && *role >= Role::deployer) return {};
+  return fail(Errc::conflict, std::string(command.action) + " refused: the catalog is frozen for maintenance while export " +
+                                  running->name + " (" + running->id + ") runs, started by " + running->user + " at " +
+                                  format_rfc3339(running->started_at) +
+                                  "; retry when it has finished, or ask a deployer");
+}
 
 access::Caller caller_of(const control::Peer& peer) {
   return access::Caller{peer.uid, peer.gid, peer.groups, peer.user};
@@ -39,25 +64,51 @@ Expected<std::string> string_arg(const nlohmann::json& args, const char* name) {
   return it->get<std::string>();
 }
 
+std::string user_of(const control::Peer& peer) {
+  return peer.user.empty() ? "uid " + std::to_string(peer.uid) : peer.user;
+}
+
+Expected<bool> bool_arg(const nlohmann::json& args, const char* name) {
+  auto it = args.find(name);
+  if (it == args.end()) return false;
+  if (!it->is_boolean()) return fail(Errc::invalid_argument, std::string("argument '") + name + "' must be true or false");
+  return it->get<bool>();
+}
+
+Expected<std::vector<std::string>> strings_arg(const nlohmann::json& args, const char* name) {
+  std::vector<std::string> out;
+  auto it = args.find(name);
+  if (it == args.end()) return out;
+  if (!it->is_array()) return fail(Errc::invalid_argument, std::string("argument '") + name + "' must be a list");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return fail(Errc::invalid_argument, std::string("argument '") + name + "' must list strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
 Expected<std::optional<std::string>> optional_string_arg(const nlohmann::json& args, const char* name) {
   if (!args.contains(name)) return std::optional<std::string>();
   return FERRY_TRY(string_arg(args, name));
 }
 
 boost::asio::awaitable<Expected<nlohmann::json>> dispatch(Context& ctx, control::Request& request,
-                                                          control::Responder&) {
+                                                          control::Responder& responder) {
   const Command* command = nullptr;
   for (const auto& c : kCommands)
     if (c.name == request.command) command = &c;
   if (command == nullptr) {
     co_return fail(Errc::invalid_argument, "unknown command '" + request.command + "'; is ferryctl newer than ferryd?");
   }
-  if (auto allowed = ctx.access.require(caller_of(request.peer), command->role, command->action); !allowed) {
+  auto caller = caller_of(request.peer);
+  auto allowed = ctx.access.require(caller, command->role, command->action);
+  if (allowed) allowed = check_freeze(ctx, *command, caller);
+  if (!allowed) {
     spdlog::warn("refused {} for {} (uid {}): {}", command->action, request.peer.user, request.peer.uid,
                  allowed.error().message);
     co_return std::unexpected(allowed.error());
   }
-  auto result = co_await command->run(ctx, request);
+  auto result = co_await command->run(ctx, request, responder);
   co_return result;
 }
 

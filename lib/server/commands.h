@@ -14,13 +14,26 @@ namespace ferry::server {
 boost::asio::awaitable<Expected<nlohmann::json>> dispatch(Context& ctx, control::Request& request,
                                                           control::Responder& responder);
 
-/// Handlers of one family, registered in commands.cpp.
+/// Handlers, registered in commands.cpp's table. The Responder streams progress events.
 using CommandResult = boost::asio::awaitable<Expected<nlohmann::json>>;
-CommandResult status_command(Context& ctx, control::Request& request);
-CommandResult object_apply(Context& ctx, control::Request& request);
-CommandResult object_list(Context& ctx, control::Request& request);
-CommandResult object_get(Context& ctx, control::Request& request);
-CommandResult object_delete(Context& ctx, control::Request& request);
+using Responder = control::Responder;
+CommandResult status_command(Context& ctx, control::Request& request, Responder& responder);
+CommandResult object_apply(Context& ctx, control::Request& request, Responder& responder);
+CommandResult object_list(Context& ctx, control::Request& request, Responder& responder);
+CommandResult object_get(Context& ctx, control::Request& request, Responder& responder);
+CommandResult object_delete(Context& ctx, control::Request& request, Responder& responder);
+CommandResult export_command(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_list(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_show(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_stop(Context& ctx, control::Request& request, Responder& responder);
+
+/// The owner recorded for what a caller creates: the user name, else "uid N".
+std::string user_of(const control::Peer& peer);
+
+/// Reads a boolean argument; false when absent.
+Expected<bool> bool_arg(const nlohmann::json& args, const char* name);
+/// Reads a list of strings; empty when absent.
+Expected<std::vector<std::string>> strings_arg(const nlohmann::json& args, const char* name);
 
 /// Reads a string argument; invalid_argument naming it when absent or not a string.
 Expected<std::string> string_arg(const nlohmann::json& args, const char* name);

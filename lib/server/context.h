@@ -1,10 +1,16 @@
 // What command handlers may use. Owned by the Daemon; handlers run on the event loop.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <filesystem>
+
 #include "access/access.h"
 #include "catalog/catalog.h"
 #include "config/config.h"
+#include "records/records.h"
+#include "server/exports.h"
 #include "server/workers.h"
+#include "signing/signing.h"
 #include "types/types.h"
 #include "util/clock.h"
 
@@ -14,10 +20,15 @@ struct Context {
   const config::Config& config;
   const types::TypeRegistry& types;
   catalog::Catalog& catalog;  ///< blocking: call only through workers.run()
+  records::Records& records;  ///< blocking: call only through workers.run()
   Workers& workers;
   const access::Access& access;
   Clock& clock;
   TimePoint started_at;
+  boost::asio::any_io_executor loop;
+  const signing::SecretKey* signing_key;  ///< nullptr when signing.key is not set
+  std::filesystem::path package_store;    ///< state_dir/packages: every exported package
+  Exports& exports;                       ///< event loop only
 };
 
 }  // namespace ferry::server

@@ -16,6 +16,9 @@
 #include "access/access.h"
 #include "catalog/catalog.h"
 #include "control/control.h"
+#include "delivery/delivery.h"
+#include "records/records.h"
+#include "signing/signing.h"
 #include "server/commands.h"
 #include "server/context.h"
 #include "server/notify.h"
@@ -41,10 +44,31 @@ Expected<std::optional<gid_t>> socket_group(const config::Config& config) {
   return gid;
 }
 
-Status make_state_dir(const config::Config& config) {
+Status make_dir(const std::filesystem::path& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(config.state_dir, ec);
-  if (ec) return fail(Errc::io, config.state_dir.string() + ": cannot create state folder: " + ec.message());
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(Errc::io, dir.string() + ": cannot create folder: " + ec.message());
+  return {};
+}
+
+Expected<std::optional<signing::SecretKey>> load_key(const config::Config& config) {
+  if (!config.signing.key) return std::optional<signing::SecretKey>();
+  return std::optional<signing::SecretKey>(FERRY_TRY(signing::load_secret_key(*config.signing.key)));
+}
+
+// After a crash: exports that were running are failed, and ferry's own temporary
+// files are removed from every folder it has written into (and the package store).
+Status recover(records::Records& records, const std::filesystem::path& store) {
+  for (const auto& id : FERRY_TRY(records.fail_interrupted())) {
+    spdlog::warn("package {} was interrupted by a restart and is marked failed", id);
+  }
+  auto folders = FERRY_TRY(records.folders());
+  folders.push_back(store);
+  for (const auto& dir : folders) {
+    auto removed = delivery::remove_partials(dir);
+    if (!removed) spdlog::warn("{}", removed.error().message);
+    else if (*removed > 0) spdlog::info("{}: removed {} unfinished temporary files", dir.string(), *removed);
+  }
   return {};
 }
 
@@ -60,9 +84,14 @@ class Daemon {
   Status start() {
     for (const auto& w : access_.warnings()) spdlog::warn("{}", w);
     types_ = FERRY_TRY(types::load_types(config_.types));
-    FERRY_TRY(make_state_dir(config_));
+    key_ = FERRY_TRY(load_key(config_));
+    auto store = config_.state_dir / "packages";
+    FERRY_TRY(make_dir(store));
     catalog_ = FERRY_TRY(catalog::Catalog::open(config_.state_dir / "catalog", types_, system_clock()));
-    ctx_.emplace(Context{config_, types_, *catalog_, workers_, access_, system_clock(), system_clock().now()});
+    records_ = FERRY_TRY(records::Records::open(config_.state_dir / "records.db", system_clock()));
+    FERRY_TRY(recover(*records_, store));
+    ctx_.emplace(Context{config_, types_, *catalog_, *records_, workers_, access_, system_clock(),
+                         system_clock().now(), io_.get_executor(), key_ ? &*key_ : nullptr, store, exports_});
     auto group = FERRY_TRY(socket_group(config_));
     control_.emplace(FERRY_TRY(control::ControlServer::listen(
         io_.get_executor(), config_.socket, control::ServerOptions{0660, group},
@@ -101,6 +130,7 @@ class Daemon {
   void shutdown() {
     notify_stopping();
     if (control_) control_->stop();
+    exports_.cancel_all();  // they end cancelled and leave no file; the loop waits for them
     signals_.cancel();
     watchdog_.cancel();
   }
@@ -123,7 +153,10 @@ class Daemon {
   Workers workers_;
   access::Access access_;
   types::TypeRegistry types_;
+  std::optional<signing::SecretKey> key_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<records::Records> records_;
+  Exports exports_;
   std::optional<Context> ctx_;
   std::optional<control::ControlServer> control_;
 };
@@ -138,8 +171,14 @@ Status run(const config::Config& config) {
 }
 
 Status check(const config::Config& config) {
+  std::string problems;
   auto types = types::load_types(config.types);
-  if (!types) return std::unexpected(types.error());
+  if (!types) problems += types.error().message + "\n";
+  if (auto key = load_key(config); !key) problems += key.error().message + "\n";
+  if (!problems.empty()) {
+    problems.pop_back();
+    return fail(Errc::invalid_argument, problems);
+  }
   return {};
 }
 

@@ -11,10 +11,6 @@ namespace ferry::server {
 
 namespace {
 
-std::string owner_of(const control::Peer& peer) {
-  return peer.user.empty() ? "uid " + std::to_string(peer.uid) : peer.user;
-}
-
 // Attachment files arrive as descriptors in the order of args.attachments, after
 // the object file itself (fds[0]). Each distinct file is stored once.
 class AttachmentFds {
@@ -67,23 +63,23 @@ Expected<nlohmann::json> apply_file(Context& ctx, control::Request& request) {
     for (const auto& src : p.attachments) p.draft.attachments.push_back(FERRY_TRY(attachments.store(ctx.catalog, src)));
     drafts.push_back(std::move(p.draft));
   }
-  auto result = FERRY_TRY(ctx.catalog.apply(drafts, owner_of(request.peer)));
+  auto result = FERRY_TRY(ctx.catalog.apply(drafts, user_of(request.peer)));
   return apply_result_json(result);
 }
 
 }  // namespace
 
-CommandResult object_apply(Context& ctx, control::Request& request) {
+CommandResult object_apply(Context& ctx, control::Request& request, Responder&) {
   auto job = [&ctx, &request] { return apply_file(ctx, request); };
   auto result = co_await ctx.workers.run(std::move(job));
   if (result) {
-    spdlog::info("object apply by {}: {} objects, catalog revision {}", owner_of(request.peer),
+    spdlog::info("object apply by {}: {} objects, catalog revision {}", user_of(request.peer),
                  (*result)["objects"].size(), (*result)["revision"].get<int64_t>());
   }
   co_return result;
 }
 
-CommandResult object_list(Context& ctx, control::Request& request) {
+CommandResult object_list(Context& ctx, control::Request& request, Responder&) {
   auto type = optional_string_arg(request.args, "type");
   auto folder = optional_string_arg(request.args, "folder");
   if (!type || !folder) co_return std::unexpected(!type ? type.error() : folder.error());
@@ -98,7 +94,7 @@ CommandResult object_list(Context& ctx, control::Request& request) {
   co_return result;
 }
 
-CommandResult object_get(Context& ctx, control::Request& request) {
+CommandResult object_get(Context& ctx, control::Request& request, Responder&) {
   auto address = string_arg(request.args, "address");
   if (!address) co_return std::unexpected(address.error());
   auto job = [&ctx, address = *address]() -> Expected<nlohmann::json> {
@@ -113,10 +109,10 @@ CommandResult object_get(Context& ctx, control::Request& request) {
   co_return result;
 }
 
-CommandResult object_delete(Context& ctx, control::Request& request) {
+CommandResult object_delete(Context& ctx, control::Request& request, Responder&) {
   auto address = string_arg(request.args, "address");
   if (!address) co_return std::unexpected(address.error());
-  auto user = owner_of(request.peer);
+  auto user = user_of(request.peer);
   auto job = [&ctx, address = *address, user]() -> Expected<nlohmann::json> {
     auto removed = FERRY_TRY(ctx.catalog.remove(address));
     auto rows = nlohmann::json::array();

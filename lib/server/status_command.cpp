@@ -6,7 +6,7 @@
 
 namespace ferry::server {
 
-CommandResult status_command(Context& ctx, control::Request&) {
+CommandResult status_command(Context& ctx, control::Request&, Responder&) {
   auto job = [&ctx] { return ctx.catalog.revision(); };
   auto revision = co_await ctx.workers.run(std::move(job));
   if (!revision) co_return std::unexpected(revision.error());

@@ -1,6 +1,7 @@
 // End-to-end: a real ferryd on a temporary folder, driven by the real ferryctl
 // over the real socket (issue 2: daemon skeleton, control socket, catalog commands).
 #include <grp.h>
+#include <signal.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,6 +79,22 @@ TEST_F(Foundation, ReadyStatusAndCleanStop) {
   EXPECT_EQ(d.stop(), 0) << d.log();
   EXPECT_TRUE(d.notify().wait_for("STOPPING=1"));
   EXPECT_FALSE(fs::exists(socket()));
+}
+
+// Under systemd (JOURNAL_STREAM set) every log line carries its syslog priority.
+TEST_F(Foundation, JournaldPrioritiesAndSighupKeepsServing) {
+  test::RunOptions journal;
+  journal.env["JOURNAL_STREAM"] = "8:12345";
+  test::Daemon d(config(), journal);
+  ASSERT_TRUE(d.ready()) << d.log();
+  ASSERT_EQ(::kill(d.pid(), SIGHUP), 0);
+  // SIGHUP does not stop the daemon; it is handled (and logged) before the later SIGTERM.
+  EXPECT_EQ(ctl({"status"}).exit_code, 0);
+  EXPECT_EQ(d.stop(), 0);
+  auto log = d.log();
+  EXPECT_TRUE(log.starts_with("<6>ferryd ")) << log;
+  EXPECT_NE(log.find("\n<6>SIGHUP: "), std::string::npos) << log;
+  EXPECT_NE(log.find("\n<6>SIGTERM: stopping"), std::string::npos) << log;
 }
 
 TEST_F(Foundation, UnreachableDaemonExitsThree) {

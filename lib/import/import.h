@@ -1,0 +1,239 @@
+// The importer: what a verified package would change in this environment (plan),
+// applying that plan to the catalog in one transaction (deploy), and the report
+// written beside the package (report_json). PRODUCT.md section 5; operator guide in
+// docs/import.md.
+//
+//   load_secrets()  reads the destination's secrets file (PRODUCT.md 11a).
+//   plan()          reads the package and the catalog, changes nothing.
+//   deploy()        stores the attachments the plan needs in the blob store and calls
+//                   Catalog::deploy once: everything or nothing.
+//   report_json()   pure.
+//
+// Threads: plan(), deploy() and load_secrets() block on SQLite, zip reading and the
+// disk: worker pool only, never the event loop. A VerifiedPackage is used by one
+// thread at a time, so one import runs on one worker at a time. Plans, results and
+// Secrets are plain values: any thread may read them once handed over.
+//
+// Namespace `importer` because `import` is a C++ keyword (the module is `import`).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "address/address.h"
+#include "catalog/catalog.h"
+#include "config/config.h"
+#include "package/package.h"
+#include "types/types.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+namespace ferry::importer {
+
+// ---------------------------------------------------------------------------------
+// Destination values: the secrets file (and, later, the overrides file, which has the
+// same shape plus `type`)
+
+/// What a value entry is matched by.
+enum class TargetKind { address, guid, type };
+
+/// One `{address|guid|type, pointer, value}` entry of a secrets (or overrides) file.
+struct PointerValue {
+  TargetKind target = TargetKind::address;
+  std::string key;       ///< canonical address, lower-case GUID or type name
+  std::string pointer;   ///< JSON pointer into spec, e.g. "/password"; never empty
+  nlohmann::json value;  ///< a secret: never print or log it
+  std::string where;     ///< "file:line:col" of the entry, for messages
+};
+
+/// The destination's secrets file: `secrets: [{address|guid, pointer, value}]`.
+/// Immutable once loaded.
+class Secrets {
+ public:
+  Secrets() = default;
+  explicit Secrets(std::vector<PointerValue> entries) : entries_(std::move(entries)) {}
+
+  /// The entry for this pointer of the object with this GUID or address; an entry
+  /// by GUID wins over one by address. nullptr when the file has none.
+  const PointerValue* find(std::string_view guid, std::string_view address, std::string_view pointer) const;
+  const std::vector<PointerValue>& entries() const { return entries_; }
+
+ private:
+  std::vector<PointerValue> entries_;
+};
+
+/// Parses secrets-file text. Every error is reported, one per line, as
+/// "file:line:col: key.path: message" (invalid_argument): unknown keys, an entry
+/// with none or several of address/guid, a bad address, GUID or JSON pointer, a
+/// missing value, the same object and pointer twice. Empty text means no secrets.
+Expected<Secrets> parse_secrets(const std::string& file_name, std::string_view text);
+
+/// Reads and parses the file; an absent file means no secrets (PRODUCT.md 11a), any
+/// other failure to read it is an io error naming it.
+Expected<Secrets> load_secrets(const std::filesystem::path& path);
+
+// ---------------------------------------------------------------------------------
+// Policy
+
+enum class RequireSecrets { no, yes };
+
+/// The import policies of a watch rule or of `ferryctl import` (defaults: PRODUCT.md 11a).
+struct Policy {
+  /// keep: objects keep their GUIDs. new (fresh): not implemented yet; plan() refuses it.
+  config::IdPolicy id_policy = config::IdPolicy::keep;
+  /// fail: a name conflict is a `conflict`. skip, overwrite: not implemented yet;
+  /// plan() refuses them.
+  config::NameConflict on_name_conflict = config::NameConflict::fail;
+  /// fail: a package GUID deleted here is an `error`; recreate: it is created again.
+  config::DeletedInTarget on_deleted_in_target = config::DeletedInTarget::fail;
+  /// yes: a secret missing after kept and file values is an `error`, not a warning.
+  RequireSecrets require_secrets = RequireSecrets::no;
+
+  static Policy from(const config::WatchRule& rule);
+};
+
+// ---------------------------------------------------------------------------------
+// Plan
+
+/// What an import does to one object. `remove` is spelled "delete".
+enum class Action { create, update, unchanged, remove, skip, conflict, error };
+std::string_view to_string(Action action);
+
+/// Where an object's secret value comes from on this import.
+enum class SecretSource {
+  package,  ///< the package carries a value there (not secret in the source environment)
+  kept,     ///< the existing destination object's value
+  file,     ///< the destination's secrets file
+  missing,  ///< nowhere: the object deploys without it (warning) or fails (require_secrets)
+};
+std::string_view to_string(SecretSource source);
+
+struct SecretStatus {
+  std::string pointer;
+  SecretSource source = SecretSource::missing;
+  friend bool operator==(const SecretStatus&, const SecretStatus&) = default;
+};
+
+/// A secret value deploy() writes into the object's spec. A secret: never print it.
+struct SecretFill {
+  std::string pointer;
+  nlohmann::json value;
+};
+
+enum class ItemKind { object, deletion };
+
+struct PlanItem {
+  ItemKind kind = ItemKind::object;
+  std::string type;
+  std::string address;      ///< the destination address; a deletion: the address here (the package's when absent)
+  std::string source_guid;  ///< the GUID in the package
+  std::string guid;         ///< the GUID it has here after the import
+  std::optional<std::string> guid_before;  ///< the GUID that held it here before the import, if any
+  Action action = Action::error;
+  std::string reason;                 ///< why: for error, conflict and skip always; "; "-joined
+  std::vector<std::string> warnings;  ///< e.g. "secret /password not set: add it to the secrets file"
+  std::vector<SecretStatus> secrets;  ///< every secret pointer considered, in manifest order
+  std::vector<SecretFill> fills;      ///< values deploy() sets (kept and from the file)
+};
+
+struct Plan {
+  std::string package_id;
+  Policy policy;
+  /// Deletions the package's `order` does not name (in `deleted` order), then the
+  /// package's `order`. deploy() applies them in this order.
+  std::vector<PlanItem> items;
+  /// Set when the whole import must be refused before any change (a type unknown or
+  /// not importable here); the objects concerned are `error` items too.
+  std::optional<std::string> refused;
+  /// Every item's warnings as "ADDRESS (GUID): warning", in item order.
+  std::vector<std::string> warnings;
+
+  /// No refusal and no item in conflict or error: deploy() may apply it.
+  bool ok() const;
+  size_t count(Action action) const;
+  /// One line per error or conflict item: "ADDRESS (GUID): reason".
+  std::vector<std::string> problems() const;
+};
+
+/// Plans the import of pkg into this environment (rules in docs/import.md). Changes
+/// nothing. Per-object problems are plan items (`error`, `conflict`), not errors;
+/// the Expected fails only for a policy not implemented yet (invalid_argument) or
+/// when the catalog or the package cannot be read (their codes).
+Expected<Plan> plan(const package::VerifiedPackage& pkg, const catalog::Catalog& catalog,
+                    const types::TypeRegistry& types, const Secrets& secrets, const Policy& policy);
+
+// ---------------------------------------------------------------------------------
+// Deploy
+
+enum class Outcome { deployed, unchanged, skipped, failed };
+std::string_view to_string(Outcome outcome);
+
+/// An import's state as reports show it (the subset of PRODUCT.md's import states
+/// that a finished import can have).
+enum class ImportState { deployed, unchanged, staged, failed, rejected };
+std::string_view to_string(ImportState state);
+
+struct ObjectResult {
+  ItemKind kind = ItemKind::object;
+  std::string type;
+  std::string address;
+  std::string source_guid;
+  std::string guid;
+  std::optional<std::string> guid_before;
+  Action action = Action::error;  ///< the plan's
+  Outcome result = Outcome::failed;
+  std::string reason;
+  int64_t revision = 0;  ///< the object's revision after the deploy (a deletion: its tombstone's); 0 if none
+};
+
+struct DeployResult {
+  ImportState state = ImportState::failed;  ///< deployed, unchanged (every object unchanged or skipped) or failed
+  std::string error;                        ///< why it failed, one problem per line; empty otherwise
+  std::vector<ObjectResult> objects;        ///< in plan order
+  int64_t revision = 0;                     ///< the catalog revision after a successful deploy
+};
+
+/// Applies plan (made by plan() for this same package) to catalog, atomically:
+/// copies the attachments the plan needs that the blob store lacks, then calls
+/// Catalog::deploy once with every step (deletions and upserts by GUID, in plan
+/// order), keeping prior versions under import_id; objects it creates get owner.
+///
+/// A plan that is not ok(), a package attachment that fails its hash, and a catalog
+/// refusal (the catalog checks everything again inside its transaction) all give a
+/// DeployResult in state `failed` that changed nothing in the catalog, with each
+/// object's reason. The Expected fails only for a caller's mistake (a plan of another
+/// package, an empty import_id: invalid_argument) and for failures worth retrying
+/// (io, unavailable, cancelled, internal), which leave the catalog unchanged too;
+/// attachments already copied stay in the blob store (content-addressed, harmless).
+Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
+                              std::string_view import_id, std::string_view owner);
+
+// ---------------------------------------------------------------------------------
+// Report
+
+/// What report_json() describes. Pointers may be null; they must outlive the call.
+struct Report {
+  std::string import_id;
+  std::filesystem::path file;                   ///< the package file as received
+  const package::Manifest* manifest = nullptr;  ///< null when the package did not verify
+  const Plan* plan = nullptr;                   ///< null when planning did not happen or failed
+  const DeployResult* result = nullptr;         ///< null when not deployed (staged, or failed before)
+  std::optional<Error> error;                   ///< why it was rejected or failed before deploying
+  TimePoint started_at;
+  TimePoint finished_at;
+};
+
+/// result's state if deployed; else staged (plan ok) or failed (plan not ok, or an
+/// error after verification); rejected when there is no manifest (not verified).
+ImportState state_of(const Report& report);
+
+/// The report document written beside the package (docs/import.md). Never contains a
+/// secret value: secrets appear only as pointer and source.
+nlohmann::json report_json(const Report& report);
+
+}  // namespace ferry::importer

@@ -1,0 +1,225 @@
+// Records of imports: the imports table (one row per import) and import_objects (one
+// row per object of its plan, in order). Both are written together in a transaction.
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <algorithm>
+#include <array>
+
+#include "records/records.h"
+#include "records/rep.h"
+#include "records/schema.h"
+
+namespace ferry::records {
+namespace {
+
+constexpr detail::IdTable kImports{"imports", "import"};
+
+constexpr std::array<std::string_view, 10> kImportStateNames = {
+    "received",  "waiting_window",     "staged", "deploying", "deployed",
+    "unchanged", "partially_deployed", "failed", "rejected",  "rolled_back"};
+
+constexpr std::string_view kInterruptedError = "interrupted: ferryd stopped during the import";
+
+constexpr const char* kColumns =
+    "id, package_id, package_name, package_sha256, source_environment, file, origin, user_name, state, "
+    "created_at, ended_at, error, warnings, report_file";
+
+constexpr const char* kInsertSql =
+    "INSERT INTO imports (id, package_id, package_name, package_sha256, source_environment, file, origin, "
+    "user_name, state, created_at, ended_at, error, warnings, report_file) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+constexpr const char* kUpdateSql =
+    "UPDATE imports SET package_id = ?2, package_name = ?3, package_sha256 = ?4, source_environment = ?5, "
+    "file = ?6, origin = ?7, user_name = ?8, state = ?9, created_at = ?10, ended_at = ?11, error = ?12, "
+    "warnings = ?13, report_file = ?14 WHERE id = ?1";
+
+std::string strings_json(const std::vector<std::string>& list) { return nlohmann::json(list).dump(); }
+
+std::vector<std::string> parse_strings(const std::string& text) {
+  return nlohmann::json::parse(text).get<std::vector<std::string>>();
+}
+
+void bind_import(SQLite::Statement& q, const ImportRecord& r) {
+  q.bind(1, r.id);
+  q.bind(2, r.package_id);
+  q.bind(3, r.package_name);
+  q.bind(4, r.package_sha256);
+  q.bind(5, r.source_environment);
+  q.bind(6, r.file);
+  q.bind(7, r.origin);
+  q.bind(8, r.user);
+  q.bind(9, std::string(to_string(r.state)));
+  q.bind(10, detail::to_micros(r.created_at));
+  if (r.ended_at) q.bind(11, detail::to_micros(*r.ended_at));  // left unbound: NULL
+  q.bind(12, r.error);
+  q.bind(13, strings_json(r.warnings));
+  if (r.report_file) q.bind(14, *r.report_file);
+}
+
+/// Reads a row selected with kColumns (objects are read separately).
+Expected<ImportRecord> read_import(SQLite::Statement& q, const std::filesystem::path& db_path) {
+  ImportRecord r;
+  r.id = q.getColumn(0).getString();
+  auto state = parse_import_state(q.getColumn(8).getString());
+  if (!state) {
+    return fail(Errc::corrupt, db_path.string() + ": import " + r.id + " has the unknown state '" +
+                                   q.getColumn(8).getString() + "'; was it written by a newer ferry?");
+  }
+  r.package_id = q.getColumn(1).getString();
+  r.package_name = q.getColumn(2).getString();
+  r.package_sha256 = q.getColumn(3).getString();
+  r.source_environment = q.getColumn(4).getString();
+  r.file = q.getColumn(5).getString();
+  r.origin = q.getColumn(6).getString();
+  r.user = q.getColumn(7).getString();
+  r.state = *state;
+  r.created_at = detail::from_micros(q.getColumn(9).getInt64());
+  if (!q.getColumn(10).isNull()) r.ended_at = detail::from_micros(q.getColumn(10).getInt64());
+  r.error = q.getColumn(11).getString();
+  r.warnings = parse_strings(q.getColumn(12).getString());
+  if (!q.getColumn(13).isNull()) r.report_file = q.getColumn(13).getString();
+  return r;
+}
+
+/// Replaces the object rows of r.id with r.objects. Caller holds a transaction.
+void write_objects(SQLite::Database& db, const ImportRecord& r) {
+  SQLite::Statement clear(db, "DELETE FROM import_objects WHERE import_id = ?");
+  clear.bind(1, r.id);
+  clear.exec();
+  SQLite::Statement q(db,
+                      "INSERT INTO import_objects (import_id, seq, type, address, source_guid, dest_guid, action, "
+                      "result, reason, warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  for (size_t i = 0; i < r.objects.size(); ++i) {
+    const auto& o = r.objects[i];
+    q.bind(1, r.id);
+    q.bind(2, static_cast<int64_t>(i));
+    q.bind(3, o.type);
+    q.bind(4, o.address);
+    q.bind(5, o.source_guid);
+    q.bind(6, o.dest_guid);
+    q.bind(7, o.action);
+    q.bind(8, o.result);
+    q.bind(9, o.reason);
+    q.bind(10, strings_json(o.warnings));
+    q.exec();
+    q.reset();
+  }
+}
+
+std::vector<ImportObjectResult> read_objects(SQLite::Database& db, const std::string& import_id) {
+  SQLite::Statement q(db,
+                      "SELECT type, address, source_guid, dest_guid, action, result, reason, warnings "
+                      "FROM import_objects WHERE import_id = ? ORDER BY seq");
+  q.bind(1, import_id);
+  std::vector<ImportObjectResult> out;
+  while (q.executeStep()) {
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                   q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getString(),
+                   q.getColumn(6).getString(), parse_strings(q.getColumn(7).getString())});
+  }
+  return out;
+}
+
+/// Every row q selects (with kColumns), objects loaded when asked.
+Expected<std::vector<ImportRecord>> read_all(SQLite::Database& db, SQLite::Statement& q,
+                                             const std::filesystem::path& db_path, ImportObjects objects) {
+  std::vector<ImportRecord> out;
+  while (q.executeStep()) out.push_back(FERRY_TRY(read_import(q, db_path)));
+  if (objects == ImportObjects::included) {
+    for (auto& r : out) r.objects = read_objects(db, r.id);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(ImportState state) { return kImportStateNames[static_cast<size_t>(state)]; }
+
+std::optional<ImportState> parse_import_state(std::string_view text) {
+  auto it = std::ranges::find(kImportStateNames, text);
+  if (it == kImportStateNames.end()) return std::nullopt;
+  return static_cast<ImportState>(it - kImportStateNames.begin());
+}
+
+Status Records::insert_import(const ImportRecord& record) {
+  return rep_->locked([&](SQLite::Database& db) -> Status {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (detail::row_exists(db, kImports, record.id)) {
+      return fail(Errc::conflict, "import " + record.id + " is already recorded");
+    }
+    SQLite::Statement q(db, kInsertSql);
+    bind_import(q, record);
+    q.exec();
+    write_objects(db, record);
+    tx.commit();
+    return {};
+  });
+}
+
+Status Records::update_import(const ImportRecord& record) {
+  return rep_->locked([&](SQLite::Database& db) -> Status {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db, kUpdateSql);
+    bind_import(q, record);
+    if (q.exec() == 0) return std::unexpected(detail::no_record(kImports, record.id));
+    write_objects(db, record);
+    tx.commit();
+    return {};
+  });
+}
+
+Expected<ImportRecord> Records::import(std::string_view id) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<ImportRecord> {
+    auto full_id = FERRY_TRY(detail::resolve_id(db, kImports, id));
+    SQLite::Statement q(db, std::string("SELECT ") + kColumns + " FROM imports WHERE id = ?");
+    q.bind(1, full_id);
+    auto found = FERRY_TRY(read_all(db, q, rep_->path, ImportObjects::included));
+    if (found.empty()) return std::unexpected(detail::no_record(kImports, id));
+    return std::move(found.front());
+  });
+}
+
+Expected<std::vector<ImportRecord>> Records::imports(const ImportFilter& filter) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::vector<ImportRecord>> {
+    std::string sql = std::string("SELECT ") + kColumns + " FROM imports";
+    if (filter.state) sql += " WHERE state = :state";
+    SQLite::Statement q(db, sql + " ORDER BY created_at DESC, rowid DESC LIMIT :limit");
+    if (filter.state) q.bind(":state", std::string(to_string(*filter.state)));
+    q.bind(":limit", static_cast<int64_t>(std::min<size_t>(filter.limit, INT64_MAX)));
+    return read_all(db, q, rep_->path, filter.objects);
+  });
+}
+
+Expected<std::optional<ImportRecord>> Records::find_import(std::string_view package_id, std::string_view sha256) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::optional<ImportRecord>> {
+    SQLite::Statement q(db, std::string("SELECT ") + kColumns +
+                                " FROM imports WHERE package_id = ? AND package_sha256 = ? "
+                                "AND state IN ('deployed', 'unchanged') ORDER BY created_at, rowid LIMIT 1");
+    q.bind(1, std::string(package_id));
+    q.bind(2, std::string(sha256));
+    auto found = FERRY_TRY(read_all(db, q, rep_->path, ImportObjects::included));
+    if (found.empty()) return std::optional<ImportRecord>();
+    return std::optional<ImportRecord>(std::move(found.front()));
+  });
+}
+
+Expected<std::vector<std::string>> Records::fail_interrupted_imports() {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::vector<std::string>> {
+    constexpr const char* kWhere = " WHERE state IN ('received', 'waiting_window', 'deploying')";
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement select(db, std::string("SELECT id FROM imports") + kWhere + " ORDER BY created_at, rowid");
+    std::vector<std::string> ids;
+    while (select.executeStep()) ids.push_back(select.getColumn(0).getString());
+    SQLite::Statement update(db, std::string("UPDATE imports SET state = 'failed', error = ?, ended_at = ?") + kWhere);
+    update.bind(1, std::string(kInterruptedError));
+    update.bind(2, detail::to_micros(rep_->clock.now()));
+    update.exec();
+    tx.commit();
+    return ids;
+  });
+}
+
+}  // namespace ferry::records

@@ -34,6 +34,9 @@ const std::array kCommands = {
     Command{"package.list", "package list", Role::viewer, Writes::nothing, package_list},
     Command{"package.show", "package show", Role::viewer, Writes::nothing, package_show},
     Command{"package.stop", "package stop", Role::deployer, Writes::nothing, package_stop},
+    Command{"import", "import", Role::deployer, Writes::nothing, import_command},
+    Command{"import.list", "import list", Role::viewer, Writes::nothing, import_list},
+    Command{"import.show", "import show", Role::viewer, Writes::nothing, import_show},
 };
 
 // Editors may not change the catalog while an export reads it; deployers and

@@ -3,6 +3,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <filesystem>
+#include <mutex>
+#include <stop_token>
 
 #include "access/access.h"
 #include "catalog/catalog.h"
@@ -29,6 +31,10 @@ struct Context {
   const signing::SecretKey* signing_key;  ///< nullptr when signing.key is not set
   std::filesystem::path package_store;    ///< state_dir/packages: every exported package
   Exports& exports;                       ///< event loop only
+  const signing::TrustStore* trust;       ///< signing.trusted; never null (empty when none)
+  std::filesystem::path import_store;     ///< state_dir/imports: packages received by `ferryctl import`
+  std::mutex& deploy_mutex;               ///< held (on a worker) around verify+plan+deploy: one import at a time
+  std::stop_token stopping;               ///< requested when ferryd stops; any thread may read it
 };
 
 }  // namespace ferry::server

@@ -21,6 +21,7 @@
 #include "signing/signing.h"
 #include "server/commands.h"
 #include "server/context.h"
+#include "server/handoff.h"
 #include "server/notify.h"
 #include "server/server.h"
 #include "server/workers.h"
@@ -56,14 +57,25 @@ Expected<std::optional<signing::SecretKey>> load_key(const config::Config& confi
   return std::optional<signing::SecretKey>(FERRY_TRY(signing::load_secret_key(*config.signing.key)));
 }
 
+Expected<signing::TrustStore> load_trust(const config::Config& config) {
+  std::vector<signing::TrustedKeyFile> files;
+  for (const auto& t : config.signing.trusted) files.push_back({t.key, t.env});
+  return signing::TrustStore::load(files);
+}
+
 // After a crash: exports that were running are failed, and ferry's own temporary
 // files are removed from every folder it has written into (and the package store).
-Status recover(records::Records& records, const std::filesystem::path& store) {
+Status recover(records::Records& records, const std::filesystem::path& store,
+               const std::filesystem::path& import_store) {
   for (const auto& id : FERRY_TRY(records.fail_interrupted())) {
     spdlog::warn("package {} was interrupted by a restart and is marked failed", id);
   }
+  for (const auto& id : FERRY_TRY(records.fail_interrupted_imports())) {
+    spdlog::warn("import {} was interrupted by a restart and is marked failed", id);
+  }
   auto folders = FERRY_TRY(records.folders());
   folders.push_back(store);
+  folders.push_back(import_store);
   for (const auto& dir : folders) {
     auto removed = delivery::remove_partials(dir);
     if (!removed) spdlog::warn("{}", removed.error().message);
@@ -87,17 +99,23 @@ class Daemon {
     key_ = FERRY_TRY(load_key(config_));
     auto store = config_.state_dir / "packages";
     FERRY_TRY(make_dir(store));
+    trust_ = FERRY_TRY(load_trust(config_));
+    auto import_store = config_.state_dir / "imports";
+    FERRY_TRY(make_dir(import_store));
     catalog_ = FERRY_TRY(catalog::Catalog::open(config_.state_dir / "catalog", types_, system_clock()));
     records_ = FERRY_TRY(records::Records::open(config_.state_dir / "records.db", system_clock()));
-    FERRY_TRY(recover(*records_, store));
+    FERRY_TRY(recover(*records_, store, import_store));
     ctx_.emplace(Context{config_, types_, *catalog_, *records_, workers_, access_, system_clock(),
-                         system_clock().now(), io_.get_executor(), key_ ? &*key_ : nullptr, store, exports_});
+                         system_clock().now(), io_.get_executor(), key_ ? &*key_ : nullptr, store, exports_,
+                         &trust_, import_store, deploy_mutex_, stopping_.get_token()});
     auto group = FERRY_TRY(socket_group(config_));
     control_.emplace(FERRY_TRY(control::ControlServer::listen(
         io_.get_executor(), config_.socket, control::ServerOptions{0660, group},
         [this](control::Request& request, control::Responder& responder) {
           return dispatch(*ctx_, request, responder);
         })));
+    handoff_.emplace(*ctx_);
+    handoff_->start();
     return {};
   }
 
@@ -129,7 +147,9 @@ class Daemon {
   // Stops accepting; running requests finish, then the loop runs out of work.
   void shutdown() {
     notify_stopping();
+    stopping_.request_stop();  // imports not yet verifying leave their package in place
     if (control_) control_->stop();
+    if (handoff_) handoff_->stop();
     exports_.cancel_all();  // they end cancelled and leave no file; the loop waits for them
     signals_.cancel();
     watchdog_.cancel();
@@ -154,11 +174,15 @@ class Daemon {
   access::Access access_;
   types::TypeRegistry types_;
   std::optional<signing::SecretKey> key_;
+  signing::TrustStore trust_;
+  std::mutex deploy_mutex_;
+  std::stop_source stopping_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<records::Records> records_;
   Exports exports_;
   std::optional<Context> ctx_;
   std::optional<control::ControlServer> control_;
+  std::optional<Handoff> handoff_;  // destroyed first: its watchers live on the loop
 };
 
 Status run(const config::Config& config) {
@@ -175,6 +199,7 @@ Status check(const config::Config& config) {
   auto types = types::load_types(config.types);
   if (!types) problems += types.error().message + "\n";
   if (auto key = load_key(config); !key) problems += key.error().message + "\n";
+  if (auto trust = load_trust(config); !trust) problems += trust.error().message + "\n";
   if (!problems.empty()) {
     problems.pop_back();
     return fail(Errc::invalid_argument, problems);

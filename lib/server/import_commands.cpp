@@ -1,0 +1,144 @@
+// import, import list, import show.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+
+#include "server/commands.h"
+#include "server/handoff.h"
+#include "util/fd.h"
+#include "util/guid.h"
+
+namespace ferry::server {
+
+namespace {
+
+Expected<importer::Policy> parse_policy(const nlohmann::json& args) {
+  importer::Policy p;
+  auto policy = args.value("policy", nlohmann::json::object());
+  if (!policy.is_object()) return fail(Errc::invalid_argument, "argument 'policy' must be an object");
+  auto id_policy = FERRY_TRY(optional_string_arg(policy, "id_policy")).value_or("keep");
+  if (id_policy == "keep") p.id_policy = config::IdPolicy::keep;
+  else if (id_policy == "new") p.id_policy = config::IdPolicy::fresh;
+  else return fail(Errc::invalid_argument, "--id-policy " + id_policy + ": expected keep or new");
+  auto conflict = FERRY_TRY(optional_string_arg(policy, "on_name_conflict")).value_or("fail");
+  if (conflict == "fail") p.on_name_conflict = config::NameConflict::fail;
+  else if (conflict == "skip") p.on_name_conflict = config::NameConflict::skip;
+  else if (conflict == "overwrite") p.on_name_conflict = config::NameConflict::overwrite;
+  else return fail(Errc::invalid_argument, "--on-name-conflict " + conflict + ": expected fail, skip or overwrite");
+  auto deleted = FERRY_TRY(optional_string_arg(policy, "on_deleted_in_target")).value_or("fail");
+  if (deleted == "fail") p.on_deleted_in_target = config::DeletedInTarget::fail;
+  else if (deleted == "recreate") p.on_deleted_in_target = config::DeletedInTarget::recreate;
+  else return fail(Errc::invalid_argument, "--on-deleted-in-target " + deleted + ": expected fail or recreate");
+  p.require_secrets = FERRY_TRY(bool_arg(policy, "require_secrets")) ? importer::RequireSecrets::yes
+                                                                      : importer::RequireSecrets::no;
+  // Options ferryctl already sends whose implementation comes later.
+  if (FERRY_TRY(optional_string_arg(policy, "into"))) return fail(Errc::invalid_argument, "--into is not available yet");
+  if (!FERRY_TRY(strings_arg(policy, "only")).empty()) return fail(Errc::invalid_argument, "--only is not available yet");
+  if (!FERRY_TRY(strings_arg(policy, "skip")).empty()) return fail(Errc::invalid_argument, "--skip is not available yet");
+  if (FERRY_TRY(bool_arg(policy, "allow_gap"))) return fail(Errc::invalid_argument, "--allow-gap is not available yet");
+  if (policy.contains("atomic") && !FERRY_TRY(bool_arg(policy, "atomic"))) {
+    return fail(Errc::invalid_argument, "--partial is not available yet");
+  }
+  return p;
+}
+
+// Worker: copies what ferryctl sent into dir/<id>.zip (written under a ferry partial
+// name, then renamed), so the package cannot change while it is imported.
+Expected<std::filesystem::path> receive_package(int from, const std::filesystem::path& dir, const std::string& id) {
+  auto final_path = dir / (id + ".zip");
+  auto partial = (dir / temp_name_template(final_path.filename().string())).string();
+  UniqueFd out(::mkostemps(partial.data(), kTempNameSuffixLength, O_CLOEXEC));
+  if (!out) return fail_errno("create", partial, errno);
+  auto copy = [&]() -> Status {
+    std::array<char, 1 << 16> buf{};
+    for (;;) {
+      auto n = ::read(from, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail_errno("read", "the package ferryctl sent", errno);
+      if (n == 0) break;
+      FERRY_TRY(write_all(out.get(), std::string_view(buf.data(), static_cast<size_t>(n)), partial));
+    }
+    if (::fsync(out.get()) != 0) return fail_errno("fsync", partial, errno);
+    if (::rename(partial.c_str(), final_path.c_str()) != 0) return fail_errno("rename", final_path.string(), errno);
+    return fsync_dir(dir);
+  };
+  auto copied = copy();
+  if (!copied) {
+    ::unlink(partial.c_str());
+    return std::unexpected(copied.error());
+  }
+  return final_path;
+}
+
+}  // namespace
+
+CommandResult import_command(Context& ctx, control::Request& request, Responder&) {
+  if (request.fds.empty()) co_return fail(Errc::invalid_argument, "import: no package file was sent");
+  auto dry_run = bool_arg(request.args, "dry_run");
+  auto stage = bool_arg(request.args, "stage");
+  auto file = optional_string_arg(request.args, "file");
+  auto policy = parse_policy(request.args);
+  if (!dry_run) co_return std::unexpected(dry_run.error());
+  if (!stage) co_return std::unexpected(stage.error());
+  if (!file) co_return std::unexpected(file.error());
+  if (!policy) co_return std::unexpected(policy.error());
+  if (*stage) co_return fail(Errc::invalid_argument, "--stage is not available yet");
+
+  ImportJob job;
+  job.id = new_guid();
+  job.file = file->value_or("");
+  job.origin = "ferryctl";
+  job.user = user_of(request.peer);
+  job.policy = *policy;
+  job.step = *dry_run ? ImportStep::plan_only : ImportStep::deploy;
+  auto fd = std::make_shared<UniqueFd>(std::move(request.fds[0]));
+  auto work = [&ctx, job, fd]() mutable -> Expected<nlohmann::json> {
+    auto received = FERRY_TRY(receive_package(fd->get(), ctx.import_store, job.id));
+    job.package = received;
+    if (job.file.empty()) job.file = received.string();
+    auto done = run_import(ctx, job);
+    if (job.step == ImportStep::plan_only) {
+      std::error_code ec;
+      std::filesystem::remove(received, ec);  // a dry run keeps nothing
+    }
+    if (done.transient) return std::unexpected(*done.transient);
+    auto out = import_json(done.record);
+    if (done.planned_only) {
+      out["id"] = nullptr;
+      if (done.record.state == records::ImportState::staged || !done.record.objects.empty()) out["state"] = "planned";
+    }
+    return out;
+  };
+  auto result = co_await ctx.workers.run(std::move(work));
+  co_return result;
+}
+
+CommandResult import_list(Context& ctx, control::Request& request, Responder&) {
+  records::ImportFilter filter;
+  auto state = optional_string_arg(request.args, "state");
+  if (!state) co_return std::unexpected(state.error());
+  if (*state) {
+    filter.state = records::parse_import_state(**state);
+    if (!filter.state) co_return fail(Errc::invalid_argument, "unknown import state '" + **state + "'");
+  }
+  auto job = [&ctx, filter]() -> Expected<nlohmann::json> {
+    auto rows = nlohmann::json::array();
+    for (const auto& r : FERRY_TRY(ctx.records.imports(filter))) rows.push_back(import_json(r));
+    return nlohmann::json{{"imports", std::move(rows)}};
+  };
+  auto result = co_await ctx.workers.run(std::move(job));
+  co_return result;
+}
+
+CommandResult import_show(Context& ctx, control::Request& request, Responder&) {
+  auto id = string_arg(request.args, "id");
+  if (!id) co_return std::unexpected(id.error());
+  auto job = [&ctx, id = *id]() -> Expected<nlohmann::json> { return import_json(FERRY_TRY(ctx.records.import(id))); };
+  auto result = co_await ctx.workers.run(std::move(job));
+  co_return result;
+}
+
+}  // namespace ferry::server

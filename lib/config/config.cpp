@@ -16,6 +16,7 @@ namespace ferry::config {
 using yamlread::Document;
 using yamlread::Key;
 using yamlread::Need;
+using yamlread::as_folder;
 using yamlread::field;
 using yamlread::nested;
 using Node = YAML::Node;
@@ -122,17 +123,6 @@ std::optional<std::string> as_listen(Document& d, const Node& n) {
     return std::nullopt;
   }
   return s;
-}
-
-std::optional<std::string> as_folder(Document& d, const Node& n) {
-  auto s = yamlread::as_name(d, n);
-  if (!s) return std::nullopt;
-  auto folder = normalize_folder(*s);
-  if (!folder) {
-    d.error(n, folder.error().message);
-    return std::nullopt;
-  }
-  return *folder;
 }
 
 std::optional<std::vector<std::string>> as_groups(Document& d, const Node& n) {

@@ -47,29 +47,6 @@ std::optional<std::string> as_address(Document& d, const Node& n) {
   return address->to_string();
 }
 
-std::optional<std::string> as_guid(Document& d, const Node& n) {
-  auto s = yamlread::as_name(d, n);
-  if (!s) return std::nullopt;
-  auto guid = parse_guid(*s);
-  if (!guid) d.error(n, "expected a GUID such as 6f9619ff-8b86-d011-b42d-00cf4fc964ff; got '" + *s + "'");
-  return guid;
-}
-
-std::optional<std::string> as_pointer(Document& d, const Node& n) {
-  auto s = yamlread::as_name(d, n);
-  if (!s) return std::nullopt;
-  try {
-    nlohmann::json::json_pointer pointer(*s);
-  } catch (const nlohmann::json::exception&) {
-    s.reset();
-  }
-  if (!s || s->empty()) {
-    d.error(n, "expected a JSON pointer into spec such as /password or /auth/token; got '" + n.Scalar() + "'");
-    return std::nullopt;
-  }
-  return s;
-}
-
 Key<Entry> value_key() {
   return {"value", [](Document&, const Node& n, Entry& out) { out.value = yamlread::to_json(n); }, Need::required};
 }
@@ -80,9 +57,9 @@ void read_entry(const ValueFileKind& kind, Document& d, const Node& n, Entry& ou
     yamlread::read_map<Entry>(d, n, what,
                               {
                                   field("address", &Entry::address, as_address),
-                                  field("guid", &Entry::guid, as_guid),
+                                  field("guid", &Entry::guid, yamlread::as_guid),
                                   field("type", &Entry::type, yamlread::as_name),
-                                  field("pointer", &Entry::pointer, as_pointer, Need::required),
+                                  field("pointer", &Entry::pointer, yamlread::as_spec_pointer, Need::required),
                                   value_key(),
                               },
                               out);
@@ -90,8 +67,8 @@ void read_entry(const ValueFileKind& kind, Document& d, const Node& n, Entry& ou
     yamlread::read_map<Entry>(d, n, what,
                               {
                                   field("address", &Entry::address, as_address),
-                                  field("guid", &Entry::guid, as_guid),
-                                  field("pointer", &Entry::pointer, as_pointer, Need::required),
+                                  field("guid", &Entry::guid, yamlread::as_guid),
+                                  field("pointer", &Entry::pointer, yamlread::as_spec_pointer, Need::required),
                                   value_key(),
                               },
                               out);

@@ -15,6 +15,8 @@ using catalog::RefKind;
 using yamlread::Document;
 using yamlread::Key;
 using yamlread::Need;
+using yamlread::as_folder;
+using yamlread::as_guid;
 using yamlread::field;
 using yamlread::where_of;
 using Node = YAML::Node;
@@ -31,14 +33,6 @@ Key<ParsedObject> draft_field(std::string_view name, V ObjectDraft::*member, Par
 
 // ---- Value parsers. ----
 
-std::optional<std::string> as_guid(Document& d, const Node& n) {
-  auto s = yamlread::as_name(d, n);
-  if (!s) return std::nullopt;
-  auto guid = parse_guid(*s);
-  if (!guid) d.error(n, "expected a GUID such as 6f9619ff-8b86-d011-b42d-00cf4fc964ff; got '" + *s + "'");
-  return guid;
-}
-
 std::optional<std::string> as_object_name(Document& d, const Node& n) {
   auto s = yamlread::as_string(d, n);
   if (!s) return std::nullopt;
@@ -47,17 +41,6 @@ std::optional<std::string> as_object_name(Document& d, const Node& n) {
     return std::nullopt;
   }
   return s;
-}
-
-std::optional<std::string> as_folder(Document& d, const Node& n) {
-  auto s = yamlread::as_name(d, n);
-  if (!s) return std::nullopt;
-  auto folder = normalize_folder(*s);
-  if (!folder) {
-    d.error(n, folder.error().message);
-    return std::nullopt;
-  }
-  return *folder;
 }
 
 std::optional<nlohmann::json> as_spec(Document& d, const Node& n) {

@@ -47,23 +47,13 @@ std::optional<std::chrono::seconds> as_positive_duration(Document& d, const Node
 
 /// True for a non-empty JSON pointer such as "/password" or "/auth/token"; nlohmann
 /// throws on a malformed one, which is converted here and never escapes.
-bool valid_pointer(const std::string& text) {
-  if (text.empty()) return false;  // "" would mean the whole spec
-  try {
-    nlohmann::json::json_pointer pointer(text);
-    return true;
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
-}
-
 /// A list of JSON pointers; each bad one is reported at its own position.
 std::optional<std::vector<std::string>> as_pointers(Document& d, const Node& n) {
   auto list = yamlread::as_string_list(d, n);
   if (!list) return std::nullopt;
   bool good = true;
   for (size_t i = 0; i < list->size(); ++i) {
-    if (valid_pointer((*list)[i])) continue;
+    if (yamlread::is_spec_pointer((*list)[i])) continue;
     good = false;
     if (n.IsSequence()) d.push("[" + std::to_string(i) + "]");
     d.error(n.IsSequence() ? n[i] : n,

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "address/address.h"
+#include "util/guid.h"
 #include "util/time.h"
 
 namespace ferry::yamlread {
@@ -229,6 +231,43 @@ std::optional<std::vector<std::string>> as_string_list(Document& doc, const YAML
   }
   if (!good) return std::nullopt;
   return out;
+}
+
+std::optional<std::string> as_guid(Document& d, const YAML::Node& n) {
+  auto s = as_name(d, n);
+  if (!s) return std::nullopt;
+  auto guid = parse_guid(*s);
+  if (!guid) d.error(n, "expected a GUID such as 6f9619ff-8b86-d011-b42d-00cf4fc964ff; got '" + *s + "'");
+  return guid;
+}
+
+std::optional<std::string> as_folder(Document& d, const YAML::Node& n) {
+  auto s = as_name(d, n);
+  if (!s) return std::nullopt;
+  auto folder = normalize_folder(*s);
+  if (!folder) {
+    d.error(n, folder.error().message);
+    return std::nullopt;
+  }
+  return *folder;
+}
+
+bool is_spec_pointer(const std::string& text) {
+  if (text.empty()) return false;  // "" would mean the whole spec
+  try {
+    nlohmann::json::json_pointer pointer(text);
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+std::optional<std::string> as_spec_pointer(Document& d, const YAML::Node& n) {
+  auto s = as_string(d, n);
+  if (!s) return std::nullopt;
+  if (is_spec_pointer(*s)) return s;
+  d.error(n, "expected a JSON pointer into spec such as /password or /auth/token; got '" + *s + "'");
+  return std::nullopt;
 }
 
 namespace {

@@ -140,6 +140,15 @@ std::optional<std::string> as_timezone(Document& doc, const YAML::Node& node);
 std::optional<std::filesystem::path> as_path(Document& doc, const YAML::Node& node);
 /// A list of strings; a single string is taken as a one-item list.
 std::optional<std::vector<std::string>> as_string_list(Document& doc, const YAML::Node& node);
+/// A GUID, returned in canonical lower-case form.
+std::optional<std::string> as_guid(Document& doc, const YAML::Node& node);
+/// A catalog folder ("/finance/daily"), normalised.
+std::optional<std::string> as_folder(Document& doc, const YAML::Node& node);
+/// A JSON pointer into an object's spec ("/password"); the empty pointer (the whole
+/// spec) is refused.
+std::optional<std::string> as_spec_pointer(Document& doc, const YAML::Node& node);
+/// Whether text is a JSON pointer as_spec_pointer accepts.
+bool is_spec_pointer(const std::string& text);
 /// One of the given words: "expected one of keep, new; got 'x'".
 template <typename E>
 std::optional<E> as_enum(Document& doc, const YAML::Node& node,

@@ -89,6 +89,27 @@ TEST_F(Handoff, ExportedPackageIsDeployedByThePeerAndTamperedCopyFails) {
   EXPECT_EQ(target_.ctl_json({"status"})["catalog"]["revision"], revision);
 }
 
+// A package waiting in the folder while prod is down is taken at start; the same
+// package dropped again under another name is a duplicate, reported unchanged.
+TEST_F(Handoff, WaitingPackageIsTakenAtStartAndDuplicateIsUnchanged) {
+  EXPECT_EQ(target_.stop(), 0);
+  auto exported = source_.ctl_json({"export", "--mode", "full", "--name", "early", "--to", inbox_.string(), "--wait"});
+  ASSERT_EQ(exported["state"], "succeeded");
+  test::DirWatch processed(inbox_ / "processed");
+  target_.start();
+  ASSERT_TRUE(processed.wait_for([](const std::string& n) { return n == "early.report.json"; }));
+  EXPECT_EQ(read_json(inbox_ / "processed/early.report.json")["state"], "deployed");
+  auto revision = target_.ctl_json({"status"})["catalog"]["revision"];
+
+  fs::copy_file(inbox_ / "processed/early.zip", inbox_ / ".again.tmp");
+  fs::rename(inbox_ / ".again.tmp", inbox_ / "again.zip");
+  ASSERT_TRUE(processed.wait_for([](const std::string& n) { return n == "again.report.json"; }));
+  auto duplicate = read_json(inbox_ / "processed/again.report.json");
+  EXPECT_EQ(duplicate["state"], "unchanged") << duplicate.dump(2);
+  EXPECT_TRUE(fs::exists(inbox_ / "processed/again.zip"));
+  EXPECT_EQ(target_.ctl_json({"status"})["catalog"]["revision"], revision);
+}
+
 TEST_F(Handoff, ImportCommandDeploysAndReimportIsUnchanged) {
   fs::create_directories(source_.dir() / "out");
   auto exported =

@@ -93,7 +93,7 @@ TEST(Secrets, ReportsEveryErrorWithItsPosition) {
             "s.yaml:9:6: secrets[7]: unknown key 'type' in secret; expected one of: address, guid, pointer, value\n"
             "s.yaml:10:54: secrets[8]: unknown key 'colour' in secret; expected one of: address, guid, pointer, "
             "value\n"
-            "s.yaml:11:40: secrets[9].pointer: expected a non-empty string\n"
+            "s.yaml:11:40: secrets[9].pointer: expected a JSON pointer into spec such as /password or /auth/token; got ''\n"
             "s.yaml:2:5: secrets[0]: give only one of address or guid per secret\n"
             "s.yaml:3:5: secrets[1]: a secret names its object with one of address or guid\n"
             "s.yaml:8:5: secrets[6]: dataset:/a/b /p is already given at s.yaml:7:5; give each secret once");

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,9 @@ struct Plan {
   /// spec was not given). write() recomputes them from the specs it loads, and that
   /// list is what the manifest carries.
   std::vector<package::RequiredSecret> required_secrets;
+  /// Address of every reference target of an exported object, by GUID, so the
+  /// manifest can name inputs the package does not carry.
+  std::map<std::string, std::string> ref_addresses;
   int64_t revision_from = 0;  ///< exclusive: the baseline (0 without one)
   int64_t revision_to = 0;    ///< inclusive: the snapshot's revision
 

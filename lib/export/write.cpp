@@ -50,11 +50,12 @@ json attachments_json(const std::vector<catalog::Attachment>& attachments) {
   return out;
 }
 
-package::ObjectEntry manifest_entry(const catalog::Object& o) {
+package::ObjectEntry manifest_entry(const catalog::Object& o, const std::map<std::string, std::string>& addresses) {
   package::ObjectEntry e{o.guid, o.type, o.name, o.folder, o.revision, {}, {}, {}};
   for (const auto& r : o.refs) {
-    e.refs.push_back(
-        {r.to_guid, r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains});
+    auto address = addresses.find(r.to_guid);
+    e.refs.push_back({r.to_guid, r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains,
+                      address == addresses.end() ? std::string() : address->second});
   }
   for (const auto& a : o.attachments) e.attachments.push_back({a.name, a.sha256, a.size});
   return e;
@@ -73,7 +74,7 @@ package::Manifest start_manifest(const Plan& plan, const WriteInput& input) {
   for (const auto& t : plan.deleted) m.deleted.push_back({t.guid, t.type, t.folder, t.name, t.revision});
   m.objects.reserve(plan.objects.size());
   for (const auto* o : plan.objects) {
-    m.objects.push_back(manifest_entry(*o));
+    m.objects.push_back(manifest_entry(*o, plan.ref_addresses));
     m.order.push_back(o->guid);
   }
   return m;

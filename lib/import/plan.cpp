@@ -268,7 +268,8 @@ Status Planner::check_type_wide_name(Work& w, const Address& address) {
 Status Planner::check_refs(Work& w, const package::ObjectEntry& e) {
   for (const auto& r : e.refs) {
     const std::string role = r.kind == package::RefKind::uses ? "input " : "part ";
-    const std::string target = describe(known_address(r.guid), dest(r.guid));
+    // The source names every ref target's address; older packages may not.
+    const std::string target = describe(r.address.empty() ? known_address(r.guid) : r.address, dest(r.guid));
     if (objects_.contains(r.guid)) {
       w.deps.push_back(r);
     } else if (deleted_.contains(r.guid)) {

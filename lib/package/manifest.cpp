@@ -24,7 +24,11 @@ namespace {
 
 json refs_to_json(const std::vector<Ref>& refs) {
   json out = json::array();
-  for (const auto& r : refs) out.push_back({{"guid", r.guid}, {"kind", to_string(r.kind)}});
+  for (const auto& r : refs) {
+    json ref = {{"guid", r.guid}, {"kind", to_string(r.kind)}};
+    if (!r.address.empty()) ref["address"] = r.address;
+    out.push_back(std::move(ref));
+  }
   return out;
 }
 
@@ -145,7 +149,11 @@ std::vector<Ref> read_refs(Reader& r, const json& arr, const std::string& path) 
   std::vector<Ref> out;
   for (size_t i = 0; i < arr.size() && !r.error; ++i) {
     if (!arr[i].is_object()) return r.fail_at(path + "[" + std::to_string(i) + "]", "expected an object"), out;
-    Ref ref{r.guid(arr[i], at(path, i), "guid"), RefKind::uses};
+    Ref ref{r.guid(arr[i], at(path, i), "guid"), RefKind::uses, {}};
+    if (auto a = arr[i].find("address"); a != arr[i].end()) {
+      if (a->is_string()) ref.address = a->get<std::string>();
+      else r.fail_at(at(path, i) + "address", "expected a string");
+    }
     auto kind = r.str(arr[i], at(path, i), "kind");
     if (kind == "contains")
       ref.kind = RefKind::contains;

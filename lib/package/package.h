@@ -42,6 +42,10 @@ std::string_view to_string(RefKind kind);
 struct Ref {
   std::string guid;
   RefKind kind = RefKind::uses;
+  /// The target's address in the source environment ("" when unknown), so the
+  /// destination can name an input it cannot match even when the package does not
+  /// carry it.
+  std::string address;
   friend bool operator==(const Ref&, const Ref&) = default;
 };
 

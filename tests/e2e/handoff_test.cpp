@@ -110,6 +110,24 @@ TEST_F(Handoff, WaitingPackageIsTakenAtStartAndDuplicateIsUnchanged) {
   EXPECT_EQ(target_.ctl_json({"status"})["catalog"]["revision"], revision);
 }
 
+// A dependency neither in the package nor here fails the object with both
+// addresses and full GUIDs (PRODUCT.md section 5), and nothing is deployed.
+TEST_F(Handoff, MissingDependencyIsNamedWithBothAddresses) {
+  fs::create_directories(source_.dir() / "out");
+  auto exported = source_.ctl_json({"export", "--mode", "selected", "--address", "dataset:/finance/orders", "--name",
+                                    "orders-only", "--to", (source_.dir() / "out").string(), "--wait"});
+  ASSERT_EQ(exported["state"], "succeeded") << exported.dump(2);
+  auto orders = source_.ctl_json({"object", "get", "dataset:/finance/orders"});
+  auto warehouse = source_.ctl_json({"object", "get", "datasource:/shared/warehouse"});
+  auto r = target_.ctl({"import", (source_.dir() / "out/orders-only.zip").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  auto expected = "dataset:/finance/orders (" + orders["guid"].get<std::string>() +
+                  "): input datasource:/shared/warehouse (" + warehouse["guid"].get<std::string>() +
+                  ") not matched: not in the package and not in this environment";
+  EXPECT_NE((r.out + r.err).find(expected), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(target_.ctl_json({"object", "list"})["objects"].size(), 0u);
+}
+
 TEST_F(Handoff, ImportCommandDeploysAndReimportIsUnchanged) {
   fs::create_directories(source_.dir() / "out");
   auto exported =

@@ -127,7 +127,10 @@ TEST(ExportWrite, WritesAPackageTheReaderVerifiesInPlanOrder) {
   EXPECT_EQ(result->size, fs::file_size(e.out));
   EXPECT_EQ(result->sha256, sha256_hex(slurp(e.out)));
   ASSERT_EQ(m.objects.size(), 3u);
-  EXPECT_EQ(m.objects[1].refs, (std::vector<package::Ref>{{guid(e.src), package::RefKind::uses}}));
+  // Each ref names its target's address, so a destination can name a missing input.
+  const auto& src = *p.objects[0];
+  EXPECT_EQ(m.objects[1].refs,
+            (std::vector<package::Ref>{{guid(e.src), package::RefKind::uses, src.address().to_string()}}));
   EXPECT_TRUE(pkg->has_attachment(sha256_hex(e.sample)));
   EXPECT_TRUE(pkg->has_attachment(sha256_hex(e.schema)));
 }

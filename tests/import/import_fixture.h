@@ -86,8 +86,10 @@ struct PackageSpec {
       if (e.guid == guid(n)) return e;
     throw std::out_of_range("no object " + std::to_string(n));
   }
-  void uses(int from, int to) { at(from).refs.push_back({guid(to), package::RefKind::uses}); }
-  void contains(int from, int to) { at(from).refs.push_back({guid(to), package::RefKind::contains}); }
+  void uses(int from, int to, std::string address = "") {
+    at(from).refs.push_back({guid(to), package::RefKind::uses, std::move(address)});
+  }
+  void contains(int from, int to) { at(from).refs.push_back({guid(to), package::RefKind::contains, ""}); }
   void attach(int n, std::string name, const std::string& bytes) {
     auto sha = sha256_hex(bytes);
     blobs[sha] = bytes;

@@ -177,6 +177,17 @@ TEST_F(ImportPlan, AMissingDependencyIsNamedExactly) {
                                         guid(1) + ") not matched: not in the package and not in this environment"));
 }
 
+// Packages name every ref target's address, so the message names the missing input
+// by address even though the package does not carry it.
+TEST_F(ImportPlan, AMissingDependencyIsNamedByItsSourceAddress) {
+  PackageSpec s;
+  s.add(2, "dataset", "/finance", "orders");
+  s.uses(2, 1, "datasource:/shared/warehouse");
+  auto p = plan_ok(open(s));
+  EXPECT_THAT(p.problems(), ElementsAre("dataset:/finance/orders (" + guid(2) + "): input datasource:/shared/warehouse (" +
+                                        guid(1) + ") not matched: not in the package and not in this environment"));
+}
+
 TEST_F(ImportPlan, ADependencyHereIsMatched) {
   apply({draft(1, "datasource", "/shared", "warehouse")});
   PackageSpec s;

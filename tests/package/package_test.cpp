@@ -69,7 +69,7 @@ struct Sample {
     m.objects = {object_entry(kGuidA), object_entry(kGuidB)};
     m.objects[0].attachments = {{"data.bin", a.sha256, a.size}};
     m.objects[1].attachments = {{"copy.bin", b.sha256, b.size}, {"notes.txt", c.sha256, c.size}};
-    m.objects[1].refs = {{kGuidA, RefKind::uses}};
+    m.objects[1].refs = {{kGuidA, RefKind::uses, "dataset:/a/x"}};
     m.order = {kGuidA, kGuidB};
     m.deleted = {{"8b9619ff-8b86-d011-b42d-00cf4fc964ff", "dataset", "/old", "gone", 2}};
     m.required_secrets = {{kGuidB, "/password"}};

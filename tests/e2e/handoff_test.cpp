@@ -144,6 +144,11 @@ TEST_F(Handoff, ImportCommandDeploysAndReimportIsUnchanged) {
   for (const auto& o : again["objects"]) EXPECT_EQ(o["action"], "unchanged") << o.dump();
   auto listed = target_.ctl_json({"import", "list"});
   EXPECT_EQ(listed["imports"].size(), 2u);
+  auto shown = target_.ctl_json({"import", "show", first["id"].get<std::string>()});
+  EXPECT_EQ(shown["state"], "deployed");
+  EXPECT_EQ(shown["source_environment"], "test");
+  ASSERT_EQ(shown["objects"].size(), 10u);
+  for (const auto& o : shown["objects"]) EXPECT_EQ(o["result"], "created") << o.dump();
 }
 
 }  // namespace

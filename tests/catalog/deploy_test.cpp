@@ -3,17 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "catalog/catalog_fixture.h"
+#include "support/guids.h"
 
 namespace ferry::catalog {
 namespace {
 
 using std::chrono::seconds;
 
-/// A fixed GUID per number, as an importer would take them from a package.
-std::string guid(int n) {
-  std::string tail = std::to_string(n);
-  return "00000000-0000-4000-8000-" + std::string(12 - tail.size(), '0') + tail;
-}
+using test::guid;  // a fixed GUID per number, as an importer would take them from a package
 
 ObjectDraft with_guid(ObjectDraft d, int n) {
   d.guid = guid(n);

@@ -8,15 +8,11 @@
 #include <vector>
 
 #include "export/export.h"
+#include "support/guids.h"
 
 namespace ferry::exporter::test {
 
-/// "00000000-0000-4000-8000-0000000000NN": readable, sortable, valid GUIDs.
-inline std::string guid(int n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", n);
-  return buf;
-}
+using ferry::test::guid;
 
 inline types::TypeRegistry registry() {
   std::vector<types::TypeDef> defs;

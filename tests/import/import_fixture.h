@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "support/guids.h"
 #include "import/import.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"
@@ -28,12 +29,7 @@ namespace ferry::importer::test {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-/// "00000000-0000-4000-8000-0000000000NN": readable, valid GUIDs.
-inline std::string guid(int n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", n);
-  return buf;
-}
+using ferry::test::guid;
 
 inline types::TypeRegistry registry() {
   std::vector<types::TypeDef> defs;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/export_commands.h"
 #include "cli/import_commands.h"
+#include "cli/maintenance_commands.h"
 #include "cli/package_commands.h"
 
 namespace ferry::cli {
@@ -72,6 +73,8 @@ int run(int argc, char** argv) {
   add_package_commands(app, package_args);
   ImportArgs import_args;
   add_import_commands(app, import_args);
+  MaintenanceArgs maintenance_args;
+  add_maintenance_commands(app, maintenance_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,6 +86,8 @@ int run(int argc, char** argv) {
   if (app.got_subcommand("keygen")) return keygen(g, key_name);
   if (app.got_subcommand("export")) return export_package(g, export_args);
   if (app.got_subcommand("package")) return run_package(g, *app.get_subcommand("package"), package_args);
+  if (app.got_subcommand("maintenance"))
+    return run_maintenance(g, *app.get_subcommand("maintenance"), maintenance_args);
   if (app.got_subcommand("import")) return run_import(g, *app.get_subcommand("import"), import_args);
   return run_object(g, *app.get_subcommand("object"), object_args);
 }

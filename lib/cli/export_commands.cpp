@@ -11,19 +11,35 @@
 namespace ferry::cli {
 namespace {
 
-/// dir made absolute against cwd, normalised, without a trailing '/'.
-std::string absolute_dir(const std::string& dir, const std::filesystem::path& cwd) {
-  auto p = (cwd / dir).lexically_normal();  // an absolute dir replaces cwd
-  if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();
-  return p.string();
-}
-
 bool finished_well(const nlohmann::json& record) {
   auto state = cell(record, "state");
   return state == "succeeded" || state == "skipped";
 }
 
 }  // namespace
+
+std::string absolute_dir(const std::string& dir, const std::filesystem::path& cwd) {
+  auto p = (cwd / dir).lexically_normal();  // an absolute dir replaces cwd
+  if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();
+  return p.string();
+}
+
+int waited_package(const Globals& g, const nlohmann::json& r, std::string_view what) {
+  if (!print_json(g, r)) print_package_summary(std::cout, r);
+  if (finished_well(r)) return 0;
+  std::cout.flush();
+  auto error = cell(r, "error");
+  std::cerr << "ferryctl: " << what << ' ' << cell(r, "name") << ' ' << cell(r, "state")
+            << (error.empty() || error == "-" ? "" : ": " + error) << '\n';
+  return static_cast<int>(Exit::failed);
+}
+
+int call_with_progress(const Globals& g, std::string_view command, nlohmann::json args, nlohmann::json& result) {
+  ProgressBar bar;
+  int rc = call(g, command, std::move(args), result, {}, [&bar](const nlohmann::json& e) { bar.on_event(e); });
+  bar.finish();
+  return rc;
+}
 
 void add_export_command(CLI::App& app, ExportArgs& a) {
   auto* cmd = app.add_subcommand("export", "Export a package of catalog objects");
@@ -60,17 +76,10 @@ int export_package(const Globals& g, const ExportArgs& a) {
   auto cwd = std::filesystem::current_path(ec);
   if (ec) return report(Error{Errc::io, "cannot resolve --to: current folder: " + ec.message()});
   nlohmann::json r;
-  ProgressBar bar;
-  int rc = call(g, "export", export_request(a, cwd), r, {}, [&bar](const nlohmann::json& e) { bar.on_event(e); });
-  bar.finish();
-  if (rc != 0) return rc;
+  if (int rc = call_with_progress(g, "export", export_request(a, cwd), r)) return rc;
+  if (a.wait) return waited_package(g, r, "export");
   if (!print_json(g, r)) print_package_summary(std::cout, r);
-  if (!a.wait || finished_well(r)) return 0;
-  std::cout.flush();
-  auto error = cell(r, "error");
-  std::cerr << "ferryctl: export " << cell(r, "name") << ' ' << cell(r, "state")
-            << (error.empty() || error == "-" ? "" : ": " + error) << '\n';
-  return static_cast<int>(Exit::failed);
+  return 0;
 }
 
 }  // namespace ferry::cli

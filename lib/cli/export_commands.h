@@ -36,6 +36,17 @@ void add_export_command(CLI::App& app, ExportArgs& a);
 /// left out when not given.
 nlohmann::json export_request(const ExportArgs& a, const std::filesystem::path& cwd);
 
+/// dir made absolute against cwd (ferryd has its own working folder), normalised,
+/// without a trailing '/'.
+std::string absolute_dir(const std::string& dir, const std::filesystem::path& cwd);
+
+/// Prints a package record (summary, or JSON with --json) and returns the exit code of
+/// a `--wait` command: 0 if it succeeded or was skipped, else 1 with the error on stderr.
+int waited_package(const Globals& g, const nlohmann::json& record, std::string_view what);
+
+/// Calls command with args, drawing progress events as a bar on a terminal's stderr.
+int call_with_progress(const Globals& g, std::string_view command, nlohmann::json args, nlohmann::json& result);
+
 /// Runs `export`: 0 once queued; with --wait 0 if the package succeeded or was skipped,
 /// else 1 with the error on stderr. Progress events draw a bar on a terminal's stderr.
 int export_package(const Globals& g, const ExportArgs& a);

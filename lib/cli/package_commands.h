@@ -1,4 +1,4 @@
-// `ferryctl package list|show` and the package views that `export` shares.
+// `ferryctl package list|show|stop|retry|delete|forward|forwards` and the package views that `export` shares.
 #pragma once
 
 #include <iosfwd>
@@ -14,12 +14,15 @@ class App;
 namespace ferry::cli {
 
 struct PackageArgs {
-  std::string search;  ///< list: substring of name or description
-  std::string state;   ///< list: only this state
-  std::string id;      ///< show: full id or a unique prefix of 8+ characters
+  std::string search;     ///< list: substring of name or description
+  std::string state;      ///< list: only this state
+  std::string id;         ///< show, stop, retry, delete, forward, forwards: full id or a unique prefix of 8+ characters
+  std::string to;         ///< forward: the folder, as typed
+  std::string on_exists;  ///< forward: "" = rename
+  bool wait = false;      ///< retry, forward
 };
 
-/// Adds `package list` and `package show` to app, storing into a.
+/// Adds the `package` subcommands to app, storing into a.
 void add_package_commands(CLI::App& app, PackageArgs& a);
 /// Runs the package subcommand that was parsed.
 int run_package(const Globals& g, const CLI::App& package, const PackageArgs& a);

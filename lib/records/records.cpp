@@ -62,6 +62,8 @@ std::string filter_sql(const PackageFilter& f) {
   return sql + " ORDER BY created_at DESC, rowid DESC LIMIT :limit";
 }
 
+constexpr std::array<std::string_view, 2> kDeliveryKinds = {"delivery", "forward"};
+
 DeliveryRecord read_delivery(SQLite::Statement& q) {
   DeliveryRecord d;
   d.package_id = q.getColumn(0).getString();
@@ -71,6 +73,8 @@ DeliveryRecord read_delivery(SQLite::Statement& q) {
   d.state = q.getColumn(4).getString();
   d.note = q.getColumn(5).getString();
   d.at = detail::from_micros(q.getColumn(6).getInt64());
+  d.kind = q.getColumn(7).getString() == "forward" ? DeliveryKind::forward : DeliveryKind::delivery;
+  d.user = q.getColumn(8).getString();
   return d;
 }
 
@@ -84,6 +88,13 @@ std::string folder_key(const std::filesystem::path& dir) {
 }  // namespace
 
 std::string_view to_string(PackageState state) { return kStateNames[static_cast<size_t>(state)]; }
+
+bool finished(PackageState state) {
+  return state == PackageState::succeeded || state == PackageState::failed || state == PackageState::cancelled ||
+         state == PackageState::skipped;
+}
+
+std::string_view to_string(DeliveryKind kind) { return kDeliveryKinds[static_cast<size_t>(kind)]; }
 
 std::optional<PackageState> parse_package_state(std::string_view text) {
   auto it = std::ranges::find(kStateNames, text);
@@ -183,12 +194,76 @@ Expected<std::vector<PackageRecord>> Records::packages(const PackageFilter& filt
   });
 }
 
+Status Records::delete_package(std::string_view id) {
+  return rep_->locked([&](SQLite::Database& db) -> Status {
+    SQLite::Statement q(db, "DELETE FROM packages WHERE id = ?");  // deliveries go by ON DELETE CASCADE
+    q.bind(1, std::string(id));
+    if (q.exec() == 0) return std::unexpected(no_package(id));
+    return {};
+  });
+}
+
+// The newest keep_last packages stay whatever their age; of the rest, finished ones
+// older than the cutoff go.
+Expected<std::vector<PackageRecord>> Records::expired_packages(TimePoint cutoff, int64_t keep_last) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::vector<PackageRecord>> {
+    SQLite::Statement q(db, "SELECT " + detail::package_columns() +
+                                " FROM packages WHERE created_at < ?1 AND state IN "
+                                "('succeeded', 'failed', 'cancelled', 'skipped') AND rowid NOT IN "
+                                "(SELECT rowid FROM packages ORDER BY created_at DESC, rowid DESC LIMIT ?2) "
+                                "ORDER BY created_at, rowid");
+    q.bind(1, detail::to_micros(cutoff));
+    q.bind(2, std::max<int64_t>(keep_last, 0));
+    std::vector<PackageRecord> out;
+    while (q.executeStep()) out.push_back(FERRY_TRY(detail::read_package(q, rep_->path)));
+    return out;
+  });
+}
+
+Expected<std::optional<TimePoint>> Records::oldest_beyond(int64_t keep_last) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::optional<TimePoint>> {
+    SQLite::Statement q(db,
+                        "SELECT min(created_at) FROM packages WHERE rowid NOT IN "
+                        "(SELECT rowid FROM packages ORDER BY created_at DESC, rowid DESC LIMIT ?1)");
+    q.bind(1, std::max<int64_t>(keep_last, 0));
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::optional<TimePoint>();
+    return std::optional<TimePoint>(detail::from_micros(q.getColumn(0).getInt64()));
+  });
+}
+
+Expected<std::optional<ManualMaintenance>> Records::maintenance() const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::optional<ManualMaintenance>> {
+    SQLite::Statement q(db, "SELECT reason, user_name, since FROM maintenance WHERE id = 1");
+    if (!q.executeStep()) return std::optional<ManualMaintenance>();
+    return ManualMaintenance{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                             detail::from_micros(q.getColumn(2).getInt64())};
+  });
+}
+
+Status Records::set_maintenance(const std::optional<ManualMaintenance>& state) {
+  return rep_->locked([&](SQLite::Database& db) -> Status {
+    if (!state) {
+      db.exec("DELETE FROM maintenance");
+      return {};
+    }
+    SQLite::Statement q(db,
+                        "INSERT INTO maintenance (id, reason, user_name, since) VALUES (1, ?, ?, ?) "
+                        "ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, user_name = excluded.user_name, "
+                        "since = excluded.since");
+    q.bind(1, state->reason);
+    q.bind(2, state->user);
+    q.bind(3, detail::to_micros(state->since));
+    q.exec();
+    return {};
+  });
+}
+
 Status Records::add_delivery(const DeliveryRecord& record) {
   return rep_->locked([&](SQLite::Database& db) -> Status {
     if (!package_exists(db, record.package_id)) return std::unexpected(no_package(record.package_id));
     SQLite::Statement q(db,
-                        "INSERT INTO deliveries (package_id, dir, file, on_exists, state, note, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                        "INSERT INTO deliveries (package_id, dir, file, on_exists, state, note, at, kind, user_name) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, record.package_id);
     q.bind(2, record.dir);
     if (record.file) q.bind(3, *record.file);  // left unbound: NULL
@@ -196,6 +271,8 @@ Status Records::add_delivery(const DeliveryRecord& record) {
     q.bind(5, record.state);
     q.bind(6, record.note);
     q.bind(7, detail::to_micros(record.at));
+    q.bind(8, std::string(to_string(record.kind)));
+    q.bind(9, record.user);
     q.exec();
     return {};
   });
@@ -204,7 +281,7 @@ Status Records::add_delivery(const DeliveryRecord& record) {
 Expected<std::vector<DeliveryRecord>> Records::deliveries(std::string_view package_id) const {
   return rep_->locked([&](SQLite::Database& db) -> Expected<std::vector<DeliveryRecord>> {
     SQLite::Statement q(db,
-                        "SELECT package_id, dir, file, on_exists, state, note, at FROM deliveries "
+                        "SELECT package_id, dir, file, on_exists, state, note, at, kind, user_name FROM deliveries "
                         "WHERE package_id = ? ORDER BY seq");
     q.bind(1, std::string(package_id));
     std::vector<DeliveryRecord> out;

@@ -52,9 +52,18 @@ struct PackageRecord {
   std::string error;
   std::optional<std::string> file;             ///< path of the package in the package store
   int64_t revision_from = 0, revision_to = 0;  ///< catalog revisions covered
+  std::optional<std::string> retry_of;         ///< the failed or cancelled package this one re-exports
 
   bool operator==(const PackageRecord&) const = default;
 };
+
+/// Whether a package is stuck in a state nothing works on any more: succeeded,
+/// failed, cancelled or skipped.
+bool finished(PackageState state);
+
+/// A delivery is part of the export; a forward is a later copy by `package forward`.
+enum class DeliveryKind { delivery, forward };
+std::string_view to_string(DeliveryKind kind);
 
 /// One delivery or forward of a package into a folder.
 struct DeliveryRecord {
@@ -65,6 +74,8 @@ struct DeliveryRecord {
   std::string state;                ///< delivered | skipped | failed
   std::string note;                 ///< "skipped: ... exists", "renamed: ...", or the error
   TimePoint at;
+  DeliveryKind kind = DeliveryKind::delivery;
+  std::string user = {};  ///< who forwarded it; empty for deliveries (the package's user asked)
 
   bool operator==(const DeliveryRecord&) const = default;
 };
@@ -135,6 +146,15 @@ struct ImportFilter {
   ImportObjects objects = ImportObjects::omitted;  ///< omitted: objects is empty in every record
 };
 
+/// Maintenance held on by hand (`ferryctl maintenance on`) or left on after an export
+/// under `maintenance.end: manual`, until an admin ends it.
+struct ManualMaintenance {
+  std::string reason;
+  std::string user;  ///< who turned it on
+  TimePoint since;
+  bool operator==(const ManualMaintenance&) const = default;
+};
+
 /// Records shorter than this cannot be looked up by id prefix (too likely ambiguous).
 inline constexpr size_t kMinIdPrefix = 8;
 
@@ -159,6 +179,15 @@ class Records {
   Expected<PackageRecord> package(std::string_view id) const;
   /// Newest first (by created_at, then insertion), at most filter.limit.
   Expected<std::vector<PackageRecord>> packages(const PackageFilter& filter) const;
+  /// Removes the record with this full id and its deliveries and forwards;
+  /// Errc::not_found if there is none. The caller removes the file.
+  Status delete_package(std::string_view id);
+  /// Retention: finished packages created before `cutoff` that are not among the
+  /// newest `keep_last` packages (of any state), oldest first.
+  Expected<std::vector<PackageRecord>> expired_packages(TimePoint cutoff, int64_t keep_last) const;
+  /// When the next package outside the newest `keep_last` ages past the retention
+  /// period, as its created_at (the caller adds the period); nullopt if none.
+  Expected<std::optional<TimePoint>> oldest_beyond(int64_t keep_last) const;
 
   /// Errc::conflict if the id is already recorded.
   Status insert_import(const ImportRecord& record);
@@ -181,8 +210,13 @@ class Records {
 
   /// Errc::not_found if the package is not recorded.
   Status add_delivery(const DeliveryRecord& record);
-  /// Oldest first.
+  /// Deliveries and forwards, oldest first.
   Expected<std::vector<DeliveryRecord>> deliveries(std::string_view package_id) const;
+
+  /// Maintenance held on by hand; nullopt when off.
+  Expected<std::optional<ManualMaintenance>> maintenance() const;
+  /// Turns manual maintenance on (replacing the reason) or off (nullopt).
+  Status set_maintenance(const std::optional<ManualMaintenance>& state);
 
   /// Remembers a folder ferryd writes into, so leftover temporary files there can be
   /// removed after a crash. Idempotent. Call BEFORE the first write into dir.

@@ -96,13 +96,26 @@ CREATE TABLE import_objects (
   PRIMARY KEY (import_id, seq)
 );
 )sql"},
+    {3, R"sql(
+ALTER TABLE packages ADD COLUMN retry_of TEXT;            -- the failed or cancelled package this one retries
+
+ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'delivery';  -- delivery | forward
+ALTER TABLE deliveries ADD COLUMN user_name TEXT NOT NULL DEFAULT '';     -- who forwarded it
+
+CREATE TABLE maintenance (             -- one row while an admin (or maintenance.end: manual) holds it on
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  reason    TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  since     INTEGER NOT NULL
+);
+)sql"},
 };
 
-constexpr std::array<const char*, 22> kPackageColumns = {
+constexpr std::array<const char*, 23> kPackageColumns = {
     "id",          "name",         "description", "job",      "mode",         "settings",      "user_name",
     "state",       "created_at",   "started_at",  "ended_at", "objects_done", "objects_total", "bytes_done",
     "bytes_total", "object_count", "size",        "sha256",   "error",        "file",          "revision_from",
-    "revision_to"};
+    "revision_to", "retry_of"};
 
 std::string join_columns() {
   std::string out;
@@ -195,6 +208,7 @@ void bind_package(SQLite::Statement& stmt, const PackageRecord& r) {
   bind_optional(stmt, 20, r.file);
   stmt.bind(21, r.revision_from);
   stmt.bind(22, r.revision_to);
+  bind_optional(stmt, 23, r.retry_of);
 }
 
 Expected<PackageRecord> read_package(SQLite::Statement& stmt, const std::filesystem::path& db_path) {
@@ -226,6 +240,7 @@ Expected<PackageRecord> read_package(SQLite::Statement& stmt, const std::filesys
   r.file = optional_text(stmt.getColumn(19));
   r.revision_from = stmt.getColumn(20).getInt64();
   r.revision_to = stmt.getColumn(21).getInt64();
+  r.retry_of = optional_text(stmt.getColumn(22));
   return r;
 }
 

@@ -34,23 +34,36 @@ const std::array kCommands = {
     Command{"package.list", "package list", Role::viewer, Writes::nothing, package_list},
     Command{"package.show", "package show", Role::viewer, Writes::nothing, package_show},
     Command{"package.stop", "package stop", Role::deployer, Writes::nothing, package_stop},
+    Command{"package.retry", "package retry", Role::deployer, Writes::nothing, package_retry},
+    Command{"package.delete", "package delete", Role::deployer, Writes::nothing, package_delete},
+    Command{"package.forward", "package forward", Role::deployer, Writes::nothing, package_forward},
+    Command{"package.forwards", "package forwards", Role::viewer, Writes::nothing, package_forwards},
+    Command{"maintenance.status", "maintenance status", Role::viewer, Writes::nothing, maintenance_status},
+    Command{"maintenance.on", "maintenance on", Role::admin, Writes::nothing, maintenance_on},
+    Command{"maintenance.off", "maintenance off", Role::admin, Writes::nothing, maintenance_off},
     Command{"import", "import", Role::deployer, Writes::nothing, import_command},
     Command{"import.list", "import list", Role::viewer, Writes::nothing, import_list},
     Command{"import.show", "import show", Role::viewer, Writes::nothing, import_show},
 };
 
-// Editors may not change the catalog while an export reads it; deployers and
-// admins may (they are the ones running the maintenance).
+// Editors may not change the catalog while an export reads it or while maintenance is
+// held on; deployers and admins may (they are the ones running the maintenance).
 Status check_freeze(const Context& ctx, const Command& command, const access::Caller& caller) {
   if (command.writes != Writes::catalog) return {};
   auto running = ctx.exports.oldest();
-  if (!running) return {};
+  if (!running && !ctx.manual_maintenance) return {};
   auto role = ctx.access.role_of(caller);
   if (role && *role >= Role::deployer) return {};
-  return fail(Errc::conflict, std::string(command.action) + " refused: the catalog is frozen for maintenance while export " +
-                                  running->name + " (" + running->id + ") runs, started by " + running->user + " at " +
-                                  format_rfc3339(running->started_at) +
-                                  "; retry when it has finished, or ask a deployer");
+  if (running) {
+    return fail(Errc::conflict,
+                std::string(command.action) + " refused: the catalog is frozen for maintenance while export " +
+                    running->name + " (" + running->id + ") runs, started by " + running->user + " at " +
+                    format_rfc3339(running->started_at) + "; retry when it has finished, or ask a deployer");
+  }
+  const auto& m = *ctx.manual_maintenance;
+  return fail(Errc::conflict, std::string(command.action) + " refused: the environment is in maintenance since " +
+                                  format_rfc3339(m.since) + ", turned on by " + m.user + ": " + m.reason +
+                                  "; retry when an admin has ended it (`ferryctl maintenance off`), or ask a deployer");
 }
 
 access::Caller caller_of(const control::Peer& peer) {
@@ -74,7 +87,8 @@ std::string user_of(const control::Peer& peer) {
 Expected<bool> bool_arg(const nlohmann::json& args, const char* name) {
   auto it = args.find(name);
   if (it == args.end()) return false;
-  if (!it->is_boolean()) return fail(Errc::invalid_argument, std::string("argument '") + name + "' must be true or false");
+  if (!it->is_boolean())
+    return fail(Errc::invalid_argument, std::string("argument '") + name + "' must be true or false");
   return it->get<bool>();
 }
 

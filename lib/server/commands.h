@@ -26,6 +26,13 @@ CommandResult export_command(Context& ctx, control::Request& request, Responder&
 CommandResult package_list(Context& ctx, control::Request& request, Responder& responder);
 CommandResult package_show(Context& ctx, control::Request& request, Responder& responder);
 CommandResult package_stop(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_retry(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_delete(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_forward(Context& ctx, control::Request& request, Responder& responder);
+CommandResult package_forwards(Context& ctx, control::Request& request, Responder& responder);
+CommandResult maintenance_status(Context& ctx, control::Request& request, Responder& responder);
+CommandResult maintenance_on(Context& ctx, control::Request& request, Responder& responder);
+CommandResult maintenance_off(Context& ctx, control::Request& request, Responder& responder);
 CommandResult import_command(Context& ctx, control::Request& request, Responder& responder);
 CommandResult import_list(Context& ctx, control::Request& request, Responder& responder);
 CommandResult import_show(Context& ctx, control::Request& request, Responder& responder);

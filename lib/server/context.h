@@ -4,6 +4,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 
 #include "access/access.h"
@@ -17,6 +18,8 @@
 #include "util/clock.h"
 
 namespace ferry::server {
+
+class Retention;
 
 struct Context {
   const config::Config& config;
@@ -35,6 +38,10 @@ struct Context {
   std::filesystem::path import_store;     ///< state_dir/imports: packages received by `ferryctl import`
   std::mutex& deploy_mutex;               ///< held (on a worker) around verify+plan+deploy: one import at a time
   std::stop_token stopping;               ///< requested when ferryd stops; any thread may read it
+  /// Maintenance held on by hand or by `maintenance.end: manual`; event loop only
+  /// (records.db keeps it across restarts).
+  std::optional<records::ManualMaintenance> manual_maintenance = std::nullopt;
+  Retention* retention = nullptr;  ///< prunes old packages; event loop only; null in --check
 };
 
 }  // namespace ferry::server

@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include <optional>
 #include <thread>
@@ -18,14 +18,16 @@
 #include "control/control.h"
 #include "delivery/delivery.h"
 #include "records/records.h"
-#include "signing/signing.h"
 #include "server/commands.h"
 #include "server/context.h"
 #include "server/handoff.h"
 #include "server/notify.h"
+#include "server/retention.h"
 #include "server/server.h"
 #include "server/workers.h"
+#include "signing/signing.h"
 #include "types/types.h"
+#include "util/time.h"
 
 namespace ferry::server {
 
@@ -39,8 +41,8 @@ Expected<std::optional<gid_t>> socket_group(const config::Config& config) {
   if (!config.socket_group) return std::optional<gid_t>();
   auto gid = access::system_directory().group_id(*config.socket_group);
   if (!gid) {
-    return fail(Errc::invalid_argument, config.file.string() + ": socket_group: no group named '" +
-                                            *config.socket_group + "' on this system");
+    return fail(Errc::invalid_argument,
+                config.file.string() + ": socket_group: no group named '" + *config.socket_group + "' on this system");
   }
   return gid;
 }
@@ -63,6 +65,20 @@ Expected<signing::TrustStore> load_trust(const config::Config& config) {
   return signing::TrustStore::load(files);
 }
 
+// Package files whose record is gone (a delete or retention that could not remove
+// the file) are removed, so the store holds only recorded packages.
+void remove_orphans(records::Records& records, const std::filesystem::path& store) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(store, ec)) {
+    auto name = entry.path().filename().string();
+    if (!name.ends_with(".zip") || name.starts_with(".")) continue;
+    auto record = records.package(name.substr(0, name.size() - 4));
+    if (record || record.error().code != Errc::not_found) continue;
+    if (std::filesystem::remove(entry.path(), ec))
+      spdlog::info("{}: removed, it has no package record", entry.path().string());
+  }
+}
+
 // After a crash: exports that were running are failed, and ferry's own temporary
 // files are removed from every folder it has written into (and the package store).
 Status recover(records::Records& records, const std::filesystem::path& store,
@@ -78,9 +94,12 @@ Status recover(records::Records& records, const std::filesystem::path& store,
   folders.push_back(import_store);
   for (const auto& dir : folders) {
     auto removed = delivery::remove_partials(dir);
-    if (!removed) spdlog::warn("{}", removed.error().message);
-    else if (*removed > 0) spdlog::info("{}: removed {} unfinished temporary files", dir.string(), *removed);
+    if (!removed)
+      spdlog::warn("{}", removed.error().message);
+    else if (*removed > 0)
+      spdlog::info("{}: removed {} unfinished temporary files", dir.string(), *removed);
   }
+  remove_orphans(records, store);
   return {};
 }
 
@@ -105,17 +124,24 @@ class Daemon {
     catalog_ = FERRY_TRY(catalog::Catalog::open(config_.state_dir / "catalog", types_, system_clock()));
     records_ = FERRY_TRY(records::Records::open(config_.state_dir / "records.db", system_clock()));
     FERRY_TRY(recover(*records_, store, import_store));
-    ctx_.emplace(Context{config_, types_, *catalog_, *records_, workers_, access_, system_clock(),
-                         system_clock().now(), io_.get_executor(), key_ ? &*key_ : nullptr, store, exports_,
-                         &trust_, import_store, deploy_mutex_, stopping_.get_token()});
+    ctx_.emplace(Context{config_, types_, *catalog_, *records_, workers_, access_, system_clock(), system_clock().now(),
+                         io_.get_executor(), key_ ? &*key_ : nullptr, store, exports_, &trust_, import_store,
+                         deploy_mutex_, stopping_.get_token()});
+    ctx_->manual_maintenance = FERRY_TRY(records_->maintenance());
+    if (const auto& m = ctx_->manual_maintenance) {
+      spdlog::warn("maintenance is on since {}, turned on by {}: {}", format_rfc3339(m->since), m->user, m->reason);
+    }
+    retention_.emplace(*ctx_);
+    ctx_->retention = &*retention_;
     auto group = FERRY_TRY(socket_group(config_));
-    control_.emplace(FERRY_TRY(control::ControlServer::listen(
-        io_.get_executor(), config_.socket, control::ServerOptions{0660, group},
-        [this](control::Request& request, control::Responder& responder) {
-          return dispatch(*ctx_, request, responder);
-        })));
+    control_.emplace(FERRY_TRY(
+        control::ControlServer::listen(io_.get_executor(), config_.socket, control::ServerOptions{0660, group},
+                                       [this](control::Request& request, control::Responder& responder) {
+                                         return dispatch(*ctx_, request, responder);
+                                       })));
     handoff_.emplace(*ctx_);
     handoff_->start();
+    retention_->kick();
     return {};
   }
 
@@ -150,6 +176,7 @@ class Daemon {
     stopping_.request_stop();  // imports not yet verifying leave their package in place
     if (control_) control_->stop();
     if (handoff_) handoff_->stop();
+    if (retention_) retention_->stop();
     exports_.cancel_all();  // they end cancelled and leave no file; the loop waits for them
     signals_.cancel();
     watchdog_.cancel();
@@ -182,6 +209,7 @@ class Daemon {
   Exports exports_;
   std::optional<Context> ctx_;
   std::optional<control::ControlServer> control_;
+  std::optional<Retention> retention_;
   std::optional<Handoff> handoff_;  // destroyed first: its watchers live on the loop
 };
 

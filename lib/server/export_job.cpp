@@ -98,6 +98,7 @@ Expected<records::PackageRecord> create_package_record(Context& ctx, ExportOrder
   r.job = order.job;
   r.mode = std::string(exporter::to_string(order.request.mode));
   r.settings = order.settings;
+  r.retry_of = order.retry_of;
   r.user = user;
   r.created_at = now;
   FERRY_TRY(ctx.records.insert_package(r));

@@ -4,8 +4,14 @@
 
 namespace ferry::server {
 
-std::shared_ptr<RunningExport> Exports::add(std::string id, std::string name, std::string user, TimePoint started_at) {
-  auto e = std::make_shared<RunningExport>();
+namespace {
+// Forwards only read the file, so several may run at once; removal needs it alone.
+constexpr std::string_view kShared = "forwarded";
+}  // namespace
+
+std::shared_ptr<RunningExport> Exports::add(boost::asio::any_io_executor loop, std::string id, std::string name,
+                                            std::string user, TimePoint started_at) {
+  auto e = std::make_shared<RunningExport>(std::move(loop));
   e->id = std::move(id);
   e->name = std::move(name);
   e->user = std::move(user);
@@ -28,6 +34,26 @@ std::shared_ptr<RunningExport> Exports::oldest() const { return running_.empty()
 
 void Exports::cancel_all() {
   for (const auto& e : running_) e->cancel("ferryd shutting down");
+}
+
+bool Exports::hold(const std::string& id, std::string what) {
+  if (find(id)) return false;
+  auto [first, last] = held_.equal_range(id);
+  for (auto it = first; it != last; ++it) {
+    if (it->second != kShared || what != kShared) return false;
+  }
+  held_.emplace(id, std::move(what));
+  return true;
+}
+
+void Exports::release(const std::string& id) {
+  if (auto it = held_.find(id); it != held_.end()) held_.erase(it);
+}
+
+std::optional<std::string> Exports::holder(const std::string& id) const {
+  if (find(id)) return "exporting";
+  if (auto it = held_.find(id); it != held_.end()) return it->second;
+  return std::nullopt;
 }
 
 }  // namespace ferry::server

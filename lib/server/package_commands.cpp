@@ -1,7 +1,5 @@
-// export, package list, package show, package stop.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
+// export, package list, package show, package stop (the rest of a package's life is in
+// package_lifecycle.cpp).
 #include "package/package.h"
 #include "server/commands.h"
 #include "server/export_job.h"
@@ -25,20 +23,16 @@ nlohmann::json package_objects(const records::PackageRecord& r) {
 
 }  // namespace
 
-CommandResult export_command(Context& ctx, control::Request& request, Responder&) {
+CommandResult export_command(Context& ctx, control::Request& request, Responder& responder) {
   auto order = parse_export_order(request.args);
   if (!order) co_return std::unexpected(order.error());
   auto user = user_of(request.peer);
   auto create = [&ctx, &order, user] { return create_package_record(ctx, *order, user); };
   auto created = co_await ctx.workers.run(std::move(create));
   if (!created) co_return std::unexpected(created.error());
-  if (!order->wait) {
-    auto task = run_export(ctx, *created, *order);
-    boost::asio::co_spawn(ctx.loop, std::move(task), boost::asio::detached);
-    co_return package_json(*created, {});
-  }
-  auto task = run_export(ctx, *created, *order);
-  auto done = co_await std::move(task);
+  auto running = start_export(ctx, *created, *order);
+  if (!order->wait) co_return package_json(*created, {});
+  auto done = co_await wait_for_export(running, responder);
   co_return done;
 }
 

@@ -29,22 +29,35 @@ nlohmann::json package_json(const records::PackageRecord& r, const std::vector<r
       {"file", r.file ? nlohmann::json(*r.file) : nlohmann::json(nullptr)},
       {"revision_from", r.revision_from},
       {"revision_to", r.revision_to},
+      {"retry_of", r.retry_of ? nlohmann::json(*r.retry_of) : nlohmann::json(nullptr)},
       {"progress",
        {{"objects_done", r.objects_done},
         {"objects_total", r.objects_total},
         {"bytes_done", r.bytes_done},
         {"bytes_total", r.bytes_total}}},
   };
-  auto rows = nlohmann::json::array();
+  auto delivered = nlohmann::json::array();
+  auto forwarded = nlohmann::json::array();
   for (const auto& d : deliveries) {
-    rows.push_back({{"dir", d.dir},
-                    {"file", d.file ? nlohmann::json(*d.file) : nlohmann::json(nullptr)},
-                    {"on_exists", d.on_exists},
-                    {"state", d.state},
-                    {"note", d.note},
-                    {"at", format_rfc3339(d.at)}});
+    (d.kind == records::DeliveryKind::forward ? forwarded : delivered).push_back(delivery_json(d));
   }
-  out["deliveries"] = std::move(rows);
+  out["deliveries"] = std::move(delivered);
+  out["forwards"] = std::move(forwarded);
+  return out;
+}
+
+}  // namespace ferry::server
+
+namespace ferry::server {
+
+nlohmann::json delivery_json(const records::DeliveryRecord& d) {
+  auto out = nlohmann::json{{"dir", d.dir},
+                            {"file", d.file ? nlohmann::json(*d.file) : nlohmann::json(nullptr)},
+                            {"on_exists", d.on_exists},
+                            {"state", d.state},
+                            {"note", d.note},
+                            {"at", format_rfc3339(d.at)}};
+  if (d.kind == records::DeliveryKind::forward) out["user"] = d.user;
   return out;
 }
 

@@ -8,6 +8,12 @@
 
 namespace ferry::server {
 
-nlohmann::json package_json(const records::PackageRecord& record, const std::vector<records::DeliveryRecord>& deliveries);
+/// The record with its "deliveries" (made by the export) and "forwards" (made later
+/// by `package forward`), each as delivery_json().
+nlohmann::json package_json(const records::PackageRecord& record,
+                            const std::vector<records::DeliveryRecord>& deliveries);
+
+/// {dir, file, on_exists, state, note, at} plus "user" for a forward.
+nlohmann::json delivery_json(const records::DeliveryRecord& delivery);
 
 }  // namespace ferry::server

@@ -218,7 +218,10 @@ TEST(ImportRecords, AVersion1DatabaseIsMigratedAndKeepsItsPackages) {
   f.records.reset();
   {  // what ferry with schema version 1 left behind
     SQLite::Database db((f.dir.path() / "records.db").string(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TABLE import_objects; DROP TABLE imports; PRAGMA user_version = 1");
+    db.exec(
+        "DROP TABLE maintenance; ALTER TABLE packages DROP COLUMN retry_of; ALTER TABLE deliveries DROP COLUMN kind; "
+        "ALTER TABLE deliveries DROP COLUMN user_name; DROP TABLE import_objects; DROP TABLE imports; "
+        "PRAGMA user_version = 1");
   }
   f.reopen();
   EXPECT_EQ(f.records->package("p1").value(), p);

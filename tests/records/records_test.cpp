@@ -64,6 +64,7 @@ PackageRecord every_field_set(TimePoint t) {
   p.file = "/var/lib/ferry/packages/prod-full-20260101.zip";
   p.revision_from = 100;
   p.revision_to = 250;
+  p.retry_of = "7c1d2b6e-1d2a-4c3b-9e4f-5a6b7c8d9e0f";
   return p;
 }
 
@@ -169,6 +170,68 @@ TEST(Records, DeliveriesAreKeptInOrder) {
   EXPECT_EQ(f.records->add_delivery(a).error().code, Errc::not_found);
 }
 
+TEST(Records, ForwardsAreKeptBesideDeliveriesWithTheirUser) {
+  Fixture f;
+  f.add("p1", "x");
+  DeliveryRecord d{"p1", "/srv/out", "/srv/out/x.zip", "rename", "delivered", "", f.clock.now()};
+  DeliveryRecord fw{"p1", "/srv/fw",     "/srv/fw/x.zip",       "overwrite", "delivered",
+                    "",   f.clock.now(), DeliveryKind::forward, "carol"};
+  ASSERT_TRUE(f.records->add_delivery(d));
+  ASSERT_TRUE(f.records->add_delivery(fw));
+  EXPECT_EQ(f.records->deliveries("p1").value(), (std::vector<DeliveryRecord>{d, fw}));
+}
+
+TEST(Records, DeletingAPackageTakesItsDeliveries) {
+  Fixture f;
+  f.add("p1", "x");
+  f.add("p2", "y");
+  ASSERT_TRUE(f.records->add_delivery({"p1", "/srv/out", "/srv/out/x.zip", "rename", "delivered", "", f.clock.now()}));
+  ASSERT_TRUE(f.records->delete_package("p1"));
+  EXPECT_EQ(f.records->package("p1").error().code, Errc::not_found);
+  EXPECT_TRUE(f.records->deliveries("p1").value().empty());
+  EXPECT_EQ(ids(f.records->packages({}).value()), (std::vector<std::string>{"p2"}));
+  EXPECT_EQ(f.records->delete_package("p1").error().code, Errc::not_found);
+}
+
+// Retention keeps the newest keep_last whatever their age, and of the rest removes
+// only finished packages older than the cutoff.
+TEST(Records, ExpiredPackagesAreOldFinishedOnesBeyondKeepLast) {
+  Fixture f;
+  auto t0 = f.clock.now();
+  for (auto [id, state] : {std::pair{"a", PackageState::succeeded},
+                           {"b", PackageState::exporting},
+                           {"c", PackageState::failed},
+                           {"d", PackageState::cancelled},
+                           {"e", PackageState::skipped},
+                           {"f", PackageState::succeeded}}) {
+    auto p = f.add(id, id);
+    p.state = state;
+    ASSERT_TRUE(f.records->update_package(p));
+  }
+  // Created at t0 .. t0+5s. Cutoff t0+3s: a, b, c are older; b is still exporting.
+  EXPECT_EQ(ids(f.records->expired_packages(t0 + seconds(3), 2).value()), (std::vector<std::string>{"a", "c"}));
+  // keep_last 4 protects c..f.
+  EXPECT_EQ(ids(f.records->expired_packages(t0 + seconds(3), 4).value()), (std::vector<std::string>{"a"}));
+  // keep_last 0 and a late cutoff: every finished one.
+  EXPECT_EQ(ids(f.records->expired_packages(t0 + seconds(60), 0).value()),
+            (std::vector<std::string>{"a", "c", "d", "e", "f"}));
+  EXPECT_EQ(f.records->oldest_beyond(2).value(), t0);
+  EXPECT_EQ(f.records->oldest_beyond(6).value(), std::nullopt);
+}
+
+TEST(Records, ManualMaintenanceIsKeptUntilCleared) {
+  Fixture f;
+  EXPECT_EQ(f.records->maintenance().value(), std::nullopt);
+  ManualMaintenance m{"release 42", "alice", f.clock.now()};
+  ASSERT_TRUE(f.records->set_maintenance(m));
+  m.reason = "release 43";
+  ASSERT_TRUE(f.records->set_maintenance(m));
+  f.reopen();
+  EXPECT_EQ(f.records->maintenance().value(), m);
+  ASSERT_TRUE(f.records->set_maintenance(std::nullopt));
+  EXPECT_EQ(f.records->maintenance().value(), std::nullopt);
+}
+
 TEST(Records, FoldersAreRememberedOnce) {
   Fixture f;
   ASSERT_TRUE(f.records->remember_folder("/srv/out"));
@@ -234,7 +297,7 @@ TEST(Records, NewerSchemaIsRefused) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::invalid_argument);
   EXPECT_NE(r.error().message.find("the records database has schema version 99, but this ferry supports schema "
-                                   "versions up to 2"),
+                                   "versions up to 3"),
             std::string::npos)
       << r.error().message;
 }

@@ -4,9 +4,9 @@
 #include <cctype>
 #include <charconv>
 #include <set>
-#include <sstream>
 
 #include "address/address.h"
+#include "schedule/cron.h"
 #include "util/fd.h"
 #include "util/time.h"
 #include "yamlread/yamlread.h"
@@ -81,17 +81,13 @@ std::optional<uint64_t> as_positive_size(Document& d, const Node& n) {
   return v;
 }
 
-// A real cron parser comes with the scheduler; until then the shape is checked here
-// so a typo is reported at start-up rather than never opening a window.
+// The scheduler's own parser, so a cron that could never open its window is refused
+// at start-up (and by --check) with its position, not found out at night.
 std::optional<std::string> as_cron(Document& d, const Node& n) {
   auto s = yamlread::as_name(d, n);
   if (!s) return std::nullopt;
-  std::istringstream in(*s);
-  size_t fields = 0;
-  for (std::string word; in >> word;) ++fields;
-  if (fields != 5) {
-    d.error(n, "expected a cron expression of 5 fields (minute hour day-of-month month day-of-week); got " +
-                   std::to_string(fields) + " in '" + *s + "'");
+  if (auto cron = schedule::Cron::parse(*s); !cron) {
+    d.error(n, cron.error().message);
     return std::nullopt;
   }
   return s;

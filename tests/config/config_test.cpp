@@ -329,6 +329,14 @@ TEST(ConfigErrors, CronFieldCount) {
             "day-of-month month day-of-week); got 6 in '0 0 1 * * *'");
 }
 
+TEST(ConfigErrors, CronFieldValues) {
+  EXPECT_EQ(error_of("environment: {id: x}\nmaintenance: {windows: [{name: n, cron: '0 25 * * *', duration: 1h}]}\n"),
+            "f.yaml:2:41: maintenance.windows[0].cron: hour: 25 is out of range; expected 0-23");
+  EXPECT_EQ(error_of("environment: {id: x}\nmaintenance: {windows: [{name: n, cron: '0 0 31 2 *', duration: 1h}]}\n"),
+            "f.yaml:2:41: maintenance.windows[0].cron: day-of-month and month never meet (no month in '2' has a "
+            "day '31'); '0 0 31 2 *' would never run");
+}
+
 TEST(ConfigErrors, DuplicateWindowName) {
   EXPECT_EQ(error_of(R"(environment: {id: x}
 maintenance:

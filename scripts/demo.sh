@@ -36,6 +36,7 @@ mkdir -p "$work/test/keys" "$work/prod" "$work/handoff/prod-inbox"
 cat >"$work/test/ferryd.yaml" <<YAML
 environment: {id: test, engine: single}
 state_dir: state
+jobs_dir: jobs.d
 socket: ferryd.sock
 types: $repo/etc/types.yaml
 signing: {key: keys/test.key}
@@ -43,6 +44,7 @@ YAML
 cat >"$work/prod/ferryd.yaml" <<YAML
 environment: {id: prod, engine: single}
 state_dir: state
+jobs_dir: jobs.d
 socket: ferryd.sock
 types: $repo/etc/types.yaml
 signing: {trusted: [$work/test/keys/test.pub]}

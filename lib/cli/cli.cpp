@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/export_commands.h"
 #include "cli/import_commands.h"
+#include "cli/job_commands.h"
 #include "cli/maintenance_commands.h"
 #include "cli/package_commands.h"
 
@@ -30,14 +31,17 @@ void add_object_commands(CLI::App& app, ObjectArgs& a) {
   auto* object = app.add_subcommand("object", "Create, list, show and delete catalog objects");
   object->require_subcommand(1);
   object->add_subcommand("apply", "Create or update the objects of a YAML or JSON file, all or nothing")
-      ->add_option("-f,--file", a.file, "objects file")->required();
+      ->add_option("-f,--file", a.file, "objects file")
+      ->required();
   auto* list = object->add_subcommand("list", "List objects");
   list->add_option("--type", a.type, "only this type");
   list->add_option("--folder", a.folder, "only this folder (/x) or subtree (/x/**)");
   object->add_subcommand("get", "Show one object (secret values are never shown)")
-      ->add_option("address", a.address, "TYPE:/FOLDER/NAME or GUID")->required();
+      ->add_option("address", a.address, "TYPE:/FOLDER/NAME or GUID")
+      ->required();
   object->add_subcommand("delete", "Delete an object and the objects it contains")
-      ->add_option("address", a.address, "TYPE:/FOLDER/NAME or GUID")->required();
+      ->add_option("address", a.address, "TYPE:/FOLDER/NAME or GUID")
+      ->required();
 }
 
 std::optional<std::string> non_empty(const std::string& s) {
@@ -64,7 +68,8 @@ int run(int argc, char** argv) {
   app.add_subcommand("version", "Show ferryctl's and ferryd's versions");
   std::string key_name;
   app.add_subcommand("keygen", "Write NAME.key (0600) and NAME.pub here; never overwrites")
-      ->add_option("name", key_name, "key name")->required();
+      ->add_option("name", key_name, "key name")
+      ->required();
   ObjectArgs object_args;
   add_object_commands(app, object_args);
   ExportArgs export_args;
@@ -73,6 +78,8 @@ int run(int argc, char** argv) {
   add_package_commands(app, package_args);
   ImportArgs import_args;
   add_import_commands(app, import_args);
+  JobArgs job_args;
+  add_job_commands(app, job_args);
   MaintenanceArgs maintenance_args;
   add_maintenance_commands(app, maintenance_args);
   try {
@@ -86,6 +93,7 @@ int run(int argc, char** argv) {
   if (app.got_subcommand("keygen")) return keygen(g, key_name);
   if (app.got_subcommand("export")) return export_package(g, export_args);
   if (app.got_subcommand("package")) return run_package(g, *app.get_subcommand("package"), package_args);
+  if (app.got_subcommand("job")) return run_job(g, *app.get_subcommand("job"), job_args);
   if (app.got_subcommand("maintenance"))
     return run_maintenance(g, *app.get_subcommand("maintenance"), maintenance_args);
   if (app.got_subcommand("import")) return run_import(g, *app.get_subcommand("import"), import_args);

@@ -155,6 +155,30 @@ struct ManualMaintenance {
   bool operator==(const ManualMaintenance&) const = default;
 };
 
+/// What the scheduler keeps per job across restarts.
+struct JobState {
+  std::string name;
+  TimePoint first_seen;                ///< when a job of this name was first loaded
+  std::optional<TimePoint> last_fire;  ///< the latest fire time dealt with (run or skipped)
+  bool operator==(const JobState&) const = default;
+};
+
+/// One line of a job's history: a run that was due (or asked for), and what became of it.
+struct JobRun {
+  std::string job;
+  TimePoint due_at;
+  std::string trigger;                    ///< schedule | catch_up | manual | manual_now
+  std::string user;                       ///< who asked (manual), else ""
+  std::optional<std::string> package_id;  ///< nullopt for a skipped run
+  std::string state;                      ///< the package's state now, or "skipped"
+  std::string reason;                     ///< why it was skipped, or the package's error
+  TimePoint at;                           ///< when it was recorded
+  // From the package record, when it still exists (retention may have removed it).
+  std::string package_name = {};
+  std::optional<TimePoint> started_at = {}, ended_at = {};
+  bool operator==(const JobRun&) const = default;
+};
+
 /// Records shorter than this cannot be looked up by id prefix (too likely ambiguous).
 inline constexpr size_t kMinIdPrefix = 8;
 
@@ -212,6 +236,15 @@ class Records {
   Status add_delivery(const DeliveryRecord& record);
   /// Deliveries and forwards, oldest first.
   Expected<std::vector<DeliveryRecord>> deliveries(std::string_view package_id) const;
+
+  /// The job's state, created with first_seen = now if the job is new.
+  Expected<JobState> job_state(std::string_view name, TimePoint now);
+  Status set_last_fire(std::string_view name, TimePoint last_fire);
+  /// Adds a line to the job's history (package state and times are read live from
+  /// the package record when listing).
+  Status add_job_run(const JobRun& run);
+  /// Newest first, at most limit.
+  Expected<std::vector<JobRun>> job_runs(std::string_view job, size_t limit) const;
 
   /// Maintenance held on by hand; nullopt when off.
   Expected<std::optional<ManualMaintenance>> maintenance() const;

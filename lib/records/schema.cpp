@@ -109,6 +109,26 @@ CREATE TABLE maintenance (             -- one row while an admin (or maintenance
   since     INTEGER NOT NULL
 );
 )sql"},
+    {4, R"sql(
+CREATE TABLE job_state (               -- per job: survives restarts and reloads
+  name       TEXT PRIMARY KEY,
+  first_seen INTEGER NOT NULL,         -- when a job of this name was first loaded
+  last_fire  INTEGER                   -- the latest fire time dealt with (run or skipped)
+);
+
+CREATE TABLE job_runs (                -- job history: every due or manual run, skipped ones too
+  seq        INTEGER PRIMARY KEY,
+  job        TEXT NOT NULL,
+  due_at     INTEGER NOT NULL,
+  trigger    TEXT NOT NULL,            -- schedule | catch_up | manual | manual_now
+  user_name  TEXT NOT NULL,
+  package_id TEXT,                     -- NULL for a skipped run
+  state      TEXT NOT NULL,            -- the package's state when recorded, or skipped
+  reason     TEXT NOT NULL,
+  at         INTEGER NOT NULL
+);
+CREATE INDEX job_runs_by_job ON job_runs (job, seq);
+)sql"},
 };
 
 constexpr std::array<const char*, 23> kPackageColumns = {

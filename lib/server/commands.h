@@ -30,6 +30,9 @@ CommandResult package_retry(Context& ctx, control::Request& request, Responder& 
 CommandResult package_delete(Context& ctx, control::Request& request, Responder& responder);
 CommandResult package_forward(Context& ctx, control::Request& request, Responder& responder);
 CommandResult package_forwards(Context& ctx, control::Request& request, Responder& responder);
+CommandResult job_list(Context& ctx, control::Request& request, Responder& responder);
+CommandResult job_run(Context& ctx, control::Request& request, Responder& responder);
+CommandResult job_history(Context& ctx, control::Request& request, Responder& responder);
 CommandResult maintenance_status(Context& ctx, control::Request& request, Responder& responder);
 CommandResult maintenance_on(Context& ctx, control::Request& request, Responder& responder);
 CommandResult maintenance_off(Context& ctx, control::Request& request, Responder& responder);

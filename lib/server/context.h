@@ -20,6 +20,7 @@
 namespace ferry::server {
 
 class Retention;
+class Scheduler;
 
 struct Context {
   const config::Config& config;
@@ -41,7 +42,8 @@ struct Context {
   /// Maintenance held on by hand or by `maintenance.end: manual`; event loop only
   /// (records.db keeps it across restarts).
   std::optional<records::ManualMaintenance> manual_maintenance = std::nullopt;
-  Retention* retention = nullptr;  ///< prunes old packages; event loop only; null in --check
+  Retention* retention = nullptr;  ///< prunes old packages; event loop only
+  Scheduler* scheduler = nullptr;  ///< jobs and windows; event loop only
 };
 
 }  // namespace ferry::server

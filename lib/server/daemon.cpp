@@ -23,6 +23,7 @@
 #include "server/handoff.h"
 #include "server/notify.h"
 #include "server/retention.h"
+#include "server/scheduler.h"
 #include "server/server.h"
 #include "server/workers.h"
 #include "signing/signing.h"
@@ -133,6 +134,8 @@ class Daemon {
     }
     retention_.emplace(*ctx_);
     ctx_->retention = &*retention_;
+    scheduler_.emplace(*ctx_, FERRY_TRY(jobs::maintenance_windows(config_.maintenance)));
+    ctx_->scheduler = &*scheduler_;
     auto group = FERRY_TRY(socket_group(config_));
     control_.emplace(FERRY_TRY(
         control::ControlServer::listen(io_.get_executor(), config_.socket, control::ServerOptions{0660, group},
@@ -142,6 +145,7 @@ class Daemon {
     handoff_.emplace(*ctx_);
     handoff_->start();
     retention_->kick();
+    scheduler_->start();
     return {};
   }
 
@@ -161,7 +165,8 @@ class Daemon {
     signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
-        spdlog::info("SIGHUP: configuration reload requested; nothing to reload yet");
+        spdlog::info("SIGHUP: reloading the job files (ferryd.yaml itself is read at start only)");
+        if (scheduler_) scheduler_->request_reload("SIGHUP");
         wait_for_signal();
         return;
       }
@@ -177,6 +182,7 @@ class Daemon {
     if (control_) control_->stop();
     if (handoff_) handoff_->stop();
     if (retention_) retention_->stop();
+    if (scheduler_) scheduler_->stop();
     exports_.cancel_all();  // they end cancelled and leave no file; the loop waits for them
     signals_.cancel();
     watchdog_.cancel();
@@ -210,6 +216,7 @@ class Daemon {
   std::optional<Context> ctx_;
   std::optional<control::ControlServer> control_;
   std::optional<Retention> retention_;
+  std::optional<Scheduler> scheduler_;
   std::optional<Handoff> handoff_;  // destroyed first: its watchers live on the loop
 };
 
@@ -228,6 +235,11 @@ Status check(const config::Config& config) {
   if (!types) problems += types.error().message + "\n";
   if (auto key = load_key(config); !key) problems += key.error().message + "\n";
   if (auto trust = load_trust(config); !trust) problems += trust.error().message + "\n";
+  if (auto loads = jobs::load_jobs(config.jobs_dir, config); !loads) {
+    problems += loads.error().message + "\n";
+  } else {
+    for (const auto& e : jobs::merge({}, std::move(*loads)).errors()) problems += e + "\n";
+  }
   if (!problems.empty()) {
     problems.pop_back();
     return fail(Errc::invalid_argument, problems);

@@ -38,6 +38,14 @@ Expected<std::vector<delivery::Target>> parse_targets(const nlohmann::json& args
     if (p.is_relative()) return fail(Errc::invalid_argument, "--to " + dir + ": give an absolute folder");
     targets.push_back({p.lexically_normal(), on_exists});
   }
+  // A job's deliver targets, each with its own on_exists (kept in settings for retry).
+  auto deliver = args.value("deliver", nlohmann::json::array());
+  if (!deliver.is_array()) return fail(Errc::invalid_argument, "argument 'deliver' must be a list");
+  for (const auto& d : deliver) {
+    auto dir = FERRY_TRY(string_arg(d, "dir"));
+    auto policy = FERRY_TRY(delivery::parse_on_exists(d.value("on_exists", "rename")));
+    targets.push_back({std::filesystem::path(dir).lexically_normal(), policy});
+  }
   return targets;
 }
 

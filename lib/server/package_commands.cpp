@@ -32,7 +32,8 @@ CommandResult export_command(Context& ctx, control::Request& request, Responder&
   if (!created) co_return std::unexpected(created.error());
   auto running = start_export(ctx, *created, *order);
   if (!order->wait) co_return package_json(*created, {});
-  auto done = co_await wait_for_export(running, responder);
+  auto task = wait_for_export(running, responder);
+  auto done = co_await std::move(task);
   co_return done;
 }
 

@@ -114,7 +114,8 @@ CommandResult package_retry(Context& ctx, control::Request& request, Responder& 
   spdlog::info("{} retried by {} as {}", named(*original), user_of(request.peer), created->id);
   auto running = start_export(ctx, *created, *order);
   if (!*wait) co_return package_json(*created, {});
-  auto done = co_await wait_for_export(running, responder);
+  auto task = wait_for_export(running, responder);
+  auto done = co_await std::move(task);
   co_return done;
 }
 

@@ -2,7 +2,9 @@
 
 namespace ferry::test {
 
-std::filesystem::path source_path(const std::string& relative) { return std::filesystem::path(FERRY_SOURCE_DIR) / relative; }
+std::filesystem::path source_path(const std::string& relative) {
+  return std::filesystem::path(FERRY_SOURCE_DIR) / relative;
+}
 
 std::filesystem::path Environment::configure(Key key, const std::string& extra) {
   std::string signing;
@@ -14,11 +16,13 @@ std::filesystem::path Environment::configure(Key key, const std::string& extra) 
     EXPECT_EQ(r.exit_code, 0) << r.err;
     signing = "signing: {key: keys/" + id_ + ".key, trusted: [keys/" + id_ + ".pub]}\n";
   }
-  config_ = write_text(dir() / "ferryd.yaml", "environment: {id: " + id_ + ", engine: single}\n"
-                                              "state_dir: state\n"
-                                              "socket: run/ferryd.sock\n"
-                                              "types: " + source_path("etc/types.yaml").string() + "\n" +
-                                              signing + extra);
+  config_ = write_text(dir() / "ferryd.yaml", "environment: {id: " + id_ +
+                                                  ", engine: single}\n"
+                                                  "state_dir: state\n"
+                                                  "socket: run/ferryd.sock\n"
+                                                  "jobs_dir: jobs.d\n"
+                                                  "types: " +
+                                                  source_path("etc/types.yaml").string() + "\n" + signing + extra);
   return config_;
 }
 

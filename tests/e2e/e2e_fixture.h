@@ -22,6 +22,8 @@ class Environment {
   const std::filesystem::path& dir() const { return dir_.path(); }
   std::filesystem::path socket() const { return dir() / "run/ferryd.sock"; }
   std::filesystem::path store() const { return dir() / "state/packages"; }
+  /// jobs_dir (not created by configure()).
+  std::filesystem::path jobs_dir() const { return dir() / "jobs.d"; }
 
   /// Writes ferryd.yaml; with Key::yes first runs `ferryctl keygen` in dir()/keys.
   enum class Key { no, yes };

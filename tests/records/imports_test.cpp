@@ -219,7 +219,7 @@ TEST(ImportRecords, AVersion1DatabaseIsMigratedAndKeepsItsPackages) {
   {  // what ferry with schema version 1 left behind
     SQLite::Database db((f.dir.path() / "records.db").string(), SQLite::OPEN_READWRITE);
     db.exec(
-        "DROP TABLE maintenance; ALTER TABLE packages DROP COLUMN retry_of; ALTER TABLE deliveries DROP COLUMN kind; "
+        "DROP TABLE job_runs; DROP TABLE job_state; DROP TABLE maintenance; ALTER TABLE packages DROP COLUMN retry_of; ALTER TABLE deliveries DROP COLUMN kind; "
         "ALTER TABLE deliveries DROP COLUMN user_name; DROP TABLE import_objects; DROP TABLE imports; "
         "PRAGMA user_version = 1");
   }

@@ -183,9 +183,8 @@ void Scheduler::apply(jobs::JobSet next) {
     auto it = slots_.find(name);
     if (it == slots_.end()) continue;
     it->second->cancel_timers();
-    if (auto& p = it->second->waiting) {
-      p->dropped = true;
-      p->changed.cancel();
+    if (auto p = std::exchange(it->second->waiting, nullptr)) {
+      asio::co_spawn(ctx_.loop, drop(p, "job " + name + " was removed"), asio::detached);
     }
     spdlog::info("job {} removed", name);
     slots_.erase(it);  // its running exports go on; follow() finds no slot and lets them be
@@ -274,6 +273,7 @@ asio::awaitable<void> Scheduler::record_skip(std::string job, TimePoint due, Tri
 asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(Slot& start_slot, TimePoint due,
                                                                                Trigger trigger, std::string user) {
   auto name = start_slot.job.name;
+  auto order = job_order(start_slot.job);  // start_slot may be gone after the first co_await
   if (!start_slot.running.empty() || start_slot.waiting) {
     const auto& job = start_slot.job;
     std::string busy = start_slot.waiting
@@ -289,14 +289,12 @@ asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(S
     if (job.concurrency == jobs::Concurrency::replace) {
       for (const auto& r : start_slot.running) r->cancel("replaced by a new run of job " + name);
       if (auto p = std::exchange(start_slot.waiting, nullptr)) {
-        p->dropped = true;
-        p->changed.cancel();
+        auto dropping = drop(p, "replaced by a new run of job " + name);
+        co_await std::move(dropping);
       }
     }
   }
-  auto create = [&ctx = ctx_, order = job_order(start_slot.job), due, trigger, user] {
-    return create_run(ctx, order, due, trigger, user);
-  };
+  auto create = [&ctx = ctx_, order, due, trigger, user] { return create_run(ctx, order, due, trigger, user); };
   auto created = co_await ctx_.workers.run(std::move(create));
   if (!created) {
     spdlog::error("job {}: {}", name, created.error().message);
@@ -324,6 +322,18 @@ asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(S
   }
   start_pending(*slot);
   co_return pending;
+}
+
+asio::awaitable<void> Scheduler::drop(std::shared_ptr<Pending> p, std::string why) {
+  p->dropped = true;
+  p->changed.cancel();
+  p->record.state = records::PackageState::cancelled;
+  p->record.error = "cancelled: " + why;
+  p->record.ended_at = ctx_.clock.now();
+  spdlog::info("package {} ({}) {}", p->record.name, p->record.id, p->record.error);
+  auto save = [&ctx = ctx_, r = p->record] { return ctx.records.update_package(r); };
+  auto saved = co_await ctx_.workers.run(std::move(save));
+  if (!saved) spdlog::error("{}", saved.error().message);
 }
 
 void Scheduler::start_pending(Slot& slot) {

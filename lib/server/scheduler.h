@@ -66,6 +66,8 @@ class Scheduler {
                                                                   std::string user);
   boost::asio::awaitable<void> record_skip(std::string job, TimePoint due, Trigger trigger, std::string user,
                                            std::string reason);
+  /// A waiting run that will not start: its record ends cancelled with why.
+  boost::asio::awaitable<void> drop(std::shared_ptr<Pending> p, std::string why);
   void start_pending(Slot& slot);
   void arm_window(Slot& slot);
   void arm_close(Slot& slot, const std::shared_ptr<RunningExport>& running);

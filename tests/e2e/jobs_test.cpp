@@ -156,5 +156,34 @@ TEST_F(Jobs, RunsWaitForTheirWindowUnlessAdminSaysNow) {
   EXPECT_GE(parse_rfc3339(done["started_at"].get<std::string>()).value(), parse_rfc3339(until).value());
 }
 
+// What a run does while the previous one is still waiting for its window: forbid
+// skips it (recorded), replace cancels the waiting one.
+TEST_F(Jobs, ConcurrencyForbidSkipsAndReplaceCancelsTheWaitingRun) {
+  auto since = format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now() -
+                                                                                      std::chrono::hours(1)));
+  start(
+      "jobs:\n" + job("calm", "    window: always\n") + job("eager", "    window: always\n    concurrency: replace\n"),
+      "maintenance:\n  windows: [{name: always, kind: allow, cron: \"0 0 * * *\", duration: 30d}]\n"
+      "  exclusions: [{from: \"" +
+          since + "\", to: \"2099-01-01T00:00:00Z\", reason: frozen}]\n");
+  EXPECT_EQ(env_.ctl_json({"job", "run", "calm"})["state"], "waiting_window");
+  auto second = env_.ctl({"job", "run", "calm"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("run skipped: the previous run is still waiting for window always (concurrency: forbid)"),
+            std::string::npos)
+      << second.err;
+  auto calm = env_.ctl_json({"job", "history", "calm"})["runs"];
+  ASSERT_EQ(calm.size(), 2u);
+  EXPECT_EQ(calm[0]["state"], "skipped");
+  EXPECT_EQ(calm[1]["state"], "waiting_window");
+
+  auto first = env_.ctl_json({"job", "run", "eager"});
+  auto replacing = env_.ctl_json({"job", "run", "eager"});
+  EXPECT_EQ(replacing["state"], "waiting_window");
+  auto replaced = env_.ctl_json({"package", "show", first["id"].get<std::string>()});
+  EXPECT_EQ(replaced["state"], "cancelled");
+  EXPECT_EQ(replaced["error"], "cancelled: replaced by a new run of job eager");
+}
+
 }  // namespace
 }  // namespace ferry

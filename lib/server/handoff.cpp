@@ -188,7 +188,9 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
 
   auto secrets = importer::load_secrets(ctx.config.secrets);
   if (!secrets) return is_transient(secrets.error()) ? transient(secrets.error()) : failed(secrets.error());
-  auto plan = importer::plan(*pkg, ctx.catalog, ctx.types, *secrets, job.policy);
+  auto overrides = importer::load_overrides(ctx.config.overrides);
+  if (!overrides) return is_transient(overrides.error()) ? transient(overrides.error()) : failed(overrides.error());
+  auto plan = importer::plan(*pkg, ctx.catalog, ctx.types, *secrets, job.policy, *overrides);
   if (!plan) return is_transient(plan.error()) ? transient(plan.error()) : failed(plan.error());
   report.plan = &*plan;
   rec.objects = objects_of(*plan, nullptr);

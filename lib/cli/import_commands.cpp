@@ -85,6 +85,25 @@ ImportOutcome plan_outcome(const nlohmann::json& r, ImportRun run) {
                         "; deploy it with: ferryctl import deploy " + id};
 }
 
+/// "changes: moved from ADDRESS; spec /a, /b; refs +uses X (G); attachments ~x" for an
+/// update; "" when there is nothing to say.
+std::string changes_note(const nlohmann::json& c) {
+  if (!c.is_object()) return "";
+  std::vector<std::string> parts;
+  if (const auto& moved = member(c, "moved_from"); moved.is_string()) parts.push_back("moved from " + cell(moved));
+  for (const char* key : {"spec", "refs", "attachments"}) {
+    const auto& list = member(c, key);
+    if (!list.is_array() || list.empty()) continue;
+    std::string part = key;
+    for (size_t i = 0; i < list.size(); ++i) part += (i == 0 ? " " : ", ") + cell(list[i]);
+    parts.push_back(part);
+  }
+  if (parts.empty()) return "";
+  std::string out = "changes: ";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i == 0 ? "" : "; ") + parts[i];
+  return out;
+}
+
 void add_row(Table& table, const nlohmann::json& o) {
   auto action = cell(o, "action");
   auto result = outcome(o);
@@ -94,6 +113,13 @@ void add_row(Table& table, const nlohmann::json& o) {
   const auto& warnings = member(o, "warnings");
   if (warnings.is_array()) {
     for (const auto& w : warnings) notes.push_back("warning: " + cell(w));
+  }
+  if (auto changes = changes_note(member(o, "changes")); !changes.empty()) notes.push_back(changes);
+  if (const auto& overrides = member(o, "overrides"); overrides.is_array()) {
+    for (const auto& v : overrides) {
+      notes.push_back("override " + cell(v, "pointer") + " = " + member(v, "value").dump() + " (by " + cell(v, "by") +
+                      ", " + cell(v, "where") + ")");
+    }
   }
   table.add({action, cell(o, "type"), cell(o, "address"), cell(o, "source_guid"), cell(o, "dest_guid"),
              notes.empty() ? "" : notes.front()});

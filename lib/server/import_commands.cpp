@@ -15,29 +15,36 @@ namespace ferry::server {
 
 namespace {
 
+/// A policy word by the table ferryd.yaml reads too (config.h), so both agree.
+template <typename E, size_t N>
+Expected<E> policy_arg(const nlohmann::json& policy, const char* key, const char* flag,
+                       const config::PolicyWord<E> (&table)[N], E fallback) {
+  auto word = FERRY_TRY(optional_string_arg(policy, key));
+  if (!word) return fallback;
+  if (auto value = config::policy_value(table, *word)) return *value;
+  return fail(Errc::invalid_argument,
+              std::string(flag) + " " + *word + ": expected one of " + config::policy_words(table));
+}
+
 Expected<importer::Policy> parse_policy(const nlohmann::json& args) {
   importer::Policy p;
   auto policy = args.value("policy", nlohmann::json::object());
   if (!policy.is_object()) return fail(Errc::invalid_argument, "argument 'policy' must be an object");
-  auto id_policy = FERRY_TRY(optional_string_arg(policy, "id_policy")).value_or("keep");
-  if (id_policy == "keep") p.id_policy = config::IdPolicy::keep;
-  else if (id_policy == "new") p.id_policy = config::IdPolicy::fresh;
-  else return fail(Errc::invalid_argument, "--id-policy " + id_policy + ": expected keep or new");
-  auto conflict = FERRY_TRY(optional_string_arg(policy, "on_name_conflict")).value_or("fail");
-  if (conflict == "fail") p.on_name_conflict = config::NameConflict::fail;
-  else if (conflict == "skip") p.on_name_conflict = config::NameConflict::skip;
-  else if (conflict == "overwrite") p.on_name_conflict = config::NameConflict::overwrite;
-  else return fail(Errc::invalid_argument, "--on-name-conflict " + conflict + ": expected fail, skip or overwrite");
-  auto deleted = FERRY_TRY(optional_string_arg(policy, "on_deleted_in_target")).value_or("fail");
-  if (deleted == "fail") p.on_deleted_in_target = config::DeletedInTarget::fail;
-  else if (deleted == "recreate") p.on_deleted_in_target = config::DeletedInTarget::recreate;
-  else return fail(Errc::invalid_argument, "--on-deleted-in-target " + deleted + ": expected fail or recreate");
+  p.id_policy = FERRY_TRY(policy_arg(policy, "id_policy", "--id-policy", config::kIdPolicyWords, p.id_policy));
+  p.on_name_conflict = FERRY_TRY(
+      policy_arg(policy, "on_name_conflict", "--on-name-conflict", config::kNameConflictWords, p.on_name_conflict));
+  p.on_deleted_in_target = FERRY_TRY(policy_arg(policy, "on_deleted_in_target", "--on-deleted-in-target",
+                                                config::kDeletedInTargetWords, p.on_deleted_in_target));
   p.require_secrets = FERRY_TRY(bool_arg(policy, "require_secrets")) ? importer::RequireSecrets::yes
                                                                       : importer::RequireSecrets::no;
+  if (auto into = FERRY_TRY(optional_string_arg(policy, "into"))) {
+    auto folder = normalize_folder(*into);
+    if (!folder) return fail(Errc::invalid_argument, "--into " + *into + ": " + folder.error().message);
+    p.into = *folder;
+  }
+  p.only = FERRY_TRY(strings_arg(policy, "only"));
+  p.skip = FERRY_TRY(strings_arg(policy, "skip"));
   // Options ferryctl already sends whose implementation comes later.
-  if (FERRY_TRY(optional_string_arg(policy, "into"))) return fail(Errc::invalid_argument, "--into is not available yet");
-  if (!FERRY_TRY(strings_arg(policy, "only")).empty()) return fail(Errc::invalid_argument, "--only is not available yet");
-  if (!FERRY_TRY(strings_arg(policy, "skip")).empty()) return fail(Errc::invalid_argument, "--skip is not available yet");
   if (FERRY_TRY(bool_arg(policy, "allow_gap"))) return fail(Errc::invalid_argument, "--allow-gap is not available yet");
   if (policy.contains("atomic") && !FERRY_TRY(bool_arg(policy, "atomic"))) {
     return fail(Errc::invalid_argument, "--partial is not available yet");
@@ -106,6 +113,16 @@ CommandResult import_command(Context& ctx, control::Request& request, Responder&
     }
     if (done.transient) return std::unexpected(*done.transient);
     auto out = import_json(done.record);
+    // The plan's detail (what an update changes, the overrides applied) is in the
+    // report, item for item; ferryctl prints it beside each object.
+    const auto& detail = done.report.value("objects", nlohmann::json::array());
+    if (detail.size() == out["objects"].size()) {
+      for (size_t i = 0; i < detail.size(); ++i) {
+        for (const char* key : {"changes", "overrides", "guid_before"}) {
+          if (detail[i].contains(key)) out["objects"][i][key] = detail[i][key];
+        }
+      }
+    }
     if (done.planned_only) {
       out["id"] = nullptr;
       if (done.record.state == records::ImportState::staged || !done.record.objects.empty()) out["state"] = "planned";

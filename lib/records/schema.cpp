@@ -96,6 +96,14 @@ CREATE TABLE import_objects (
   PRIMARY KEY (import_id, seq)
 );
 )sql"},
+    // Issue 7 (import gaps): the revision range of an incremental package and the
+    // package it builds on, so a later package can tell whether one is missing.
+    {3, R"sql(
+ALTER TABLE imports ADD COLUMN revision_from INTEGER;        -- NULL: the package has no revision range
+ALTER TABLE imports ADD COLUMN revision_to INTEGER;
+ALTER TABLE imports ADD COLUMN previous_package_id TEXT;
+CREATE INDEX imports_by_source ON imports (source_environment, state);
+)sql"},
 };
 
 constexpr std::array<const char*, 22> kPackageColumns = {

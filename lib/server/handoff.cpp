@@ -10,6 +10,7 @@
 
 #include <mutex>
 
+#include "server/notify.h"
 #include "util/fd.h"
 #include "util/guid.h"
 #include "util/sha256.h"
@@ -95,6 +96,15 @@ Expected<std::string> file_sha256(const std::filesystem::path& file) {
   return sha256_fd(fd.get());
 }
 
+/// "1h", "90s": a watch rule's duration as ferryd.yaml writes it.
+std::string format_duration(std::chrono::seconds d) {
+  const int64_t n = d.count();
+  if (n > 0 && n % 86400 == 0) return std::to_string(n / 86400) + "d";
+  if (n > 0 && n % 3600 == 0) return std::to_string(n / 3600) + "h";
+  if (n > 0 && n % 60 == 0) return std::to_string(n / 60) + "m";
+  return std::to_string(n) + "s";
+}
+
 std::string daemon_user() {
   auto uid = ::geteuid();
   if (const passwd* pw = ::getpwuid(uid); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
@@ -102,6 +112,25 @@ std::string daemon_user() {
 }
 
 }  // namespace
+
+Expected<std::optional<std::string>> find_gap(Context& ctx, const package::Manifest& m) {
+  if (!m.revisions || m.revisions->from <= 0) return std::optional<std::string>();
+  if (m.previous_package_id && FERRY_TRY(ctx.records.package_imported(*m.previous_package_id))) {
+    return std::optional<std::string>();
+  }
+  const auto& env = m.source.environment;
+  auto last = FERRY_TRY(ctx.records.last_imported_revision(env));
+  if (last && *last >= m.revisions->from) return std::optional<std::string>();
+  const int64_t first_missing = last.value_or(0) + 1;
+  std::string text = "package " + m.name + " (" + m.package_id + ") from environment " + env +
+                     " covers source revisions " + std::to_string(m.revisions->from + 1) + ".." +
+                     std::to_string(m.revisions->to) + ", but ";
+  text += last ? "the last package imported here from " + env + " ends at revision " + std::to_string(*last)
+               : "no incremental package from " + env + " was imported here";
+  text += ": revisions " + std::to_string(first_missing) + ".." + std::to_string(m.revisions->from) + " are missing";
+  if (m.previous_package_id) text += " (the package before it is " + *m.previous_package_id + ")";
+  return std::optional<std::string>(std::move(text));
+}
 
 ImportDone run_import(Context& ctx, const ImportJob& job) {
   ImportDone done;
@@ -124,7 +153,7 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
     report.finished_at = *rec.ended_at;
     done.report = importer::report_json(report);
     if (done.planned_only) return;
-    auto stored = ctx.records.insert_import(rec);
+    auto stored = job.recorded == Recorded::yes ? ctx.records.update_import(rec) : ctx.records.insert_import(rec);
     if (!stored) spdlog::error("import {}: cannot record it: {}", rec.id, stored.error().message);
     done.stored = stored.has_value();
   };
@@ -166,6 +195,11 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   rec.source_environment = manifest.source.environment;
   report.manifest = &manifest;
   done.planned_only = job.step == ImportStep::plan_only;
+  if (manifest.revisions) {
+    rec.revision_from = manifest.revisions->from;
+    rec.revision_to = manifest.revisions->to;
+  }
+  rec.previous_package_id = manifest.previous_package_id;
 
   if (job.duplicates == Duplicates::skip) {
     auto dup = ctx.records.find_import(manifest.package_id, *sha);
@@ -186,6 +220,19 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   }
   if (job.refuse) return failed(Error{Errc::invalid_argument, *job.refuse});
 
+  auto gap = find_gap(ctx, manifest);
+  if (!gap) return is_transient(gap.error()) ? transient(gap.error()) : failed(gap.error());
+  if (*gap && job.gaps == Gaps::allow) {
+    rec.warnings.push_back("gap allowed (--allow-gap): " + **gap);
+  } else if (*gap && job.gaps == Gaps::wait) {
+    rec.error = "waiting for its predecessor: " + **gap;
+    done.waiting = true;
+    finish(records::ImportState::waiting_predecessor);
+    return done;
+  } else if (*gap) {
+    return failed(Error{Errc::conflict, "refused: " + **gap + "; " + job.gap_advice});
+  }
+
   auto secrets = importer::load_secrets(ctx.config.secrets);
   if (!secrets) return is_transient(secrets.error()) ? transient(secrets.error()) : failed(secrets.error());
   auto overrides = importer::load_overrides(ctx.config.overrides);
@@ -194,7 +241,7 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   if (!plan) return is_transient(plan.error()) ? transient(plan.error()) : failed(plan.error());
   report.plan = &*plan;
   rec.objects = objects_of(*plan, nullptr);
-  rec.warnings = plan->warnings;
+  rec.warnings.insert(rec.warnings.end(), plan->warnings.begin(), plan->warnings.end());
   if (plan->refused) rec.error = *plan->refused;
   if (job.step == ImportStep::plan_only) {
     finish(plan->ok() ? records::ImportState::staged : records::ImportState::failed);
@@ -244,9 +291,20 @@ nlohmann::json import_json(const records::ImportRecord& r) {
 
 namespace {
 
-// Worker: imports one file of a watched folder and files it away with its report.
-void take_file(Context& ctx, const config::WatchRule& rule, const std::filesystem::path& file) {
+/// What a watched file's import came to, for the event loop.
+struct Taken {
+  bool waiting = false;  ///< held in the folder for its predecessor
+  bool landed = false;   ///< deployed or unchanged: a waiting package may follow now
+  std::string import_id;
+};
+
+// Worker: imports one file of a watched folder and files it away with its report,
+// unless it waits for its predecessor (then it stays where it is).
+Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesystem::path& file,
+                const std::string& waiting_id, Gaps gaps) {
   ImportJob job;
+  job.id = waiting_id;
+  job.recorded = waiting_id.empty() ? Recorded::no : Recorded::yes;
   job.package = file;
   job.file = file.string();
   job.origin = "watch:" + rule.dir.string();
@@ -254,18 +312,30 @@ void take_file(Context& ctx, const config::WatchRule& rule, const std::filesyste
   job.policy = importer::Policy::from(rule);
   job.unsigned_packages = rule.allow_unsigned ? package::UnsignedPolicy::allow : package::UnsignedPolicy::refuse;
   job.duplicates = Duplicates::skip;
+  job.gaps = gaps;
+  job.gap_advice = "waited " + format_duration(rule.gap_timeout) +
+                   " (gap_timeout) for it; deliver the missing package and then this one again, or import this one "
+                   "with ferryctl import --allow-gap";
   if (rule.mode == config::WatchMode::stage) job.refuse = "mode: stage is not available yet";
   auto done = run_import(ctx, job);
+  Taken taken;
+  taken.import_id = done.record.id;
   if (done.transient) {
     spdlog::warn("watch {}: {} left in place: {}", rule.dir.string(), file.filename().string(),
                  done.transient->message);
-    return;
+    return taken;
   }
   auto& rec = done.record;
   auto state = rec.state;
-  auto outcome = state == records::ImportState::deployed || state == records::ImportState::unchanged
-                     ? watch::Outcome::processed
-                     : watch::Outcome::failed;
+  if (done.waiting) {
+    spdlog::info("watch {}: import {} of {} waits (up to {}) for its predecessor: {}", rule.dir.string(), rec.id,
+                 file.filename().string(), format_duration(rule.gap_timeout), rec.error);
+    notify_status("waiting_predecessor: " + file.string() + ": " + rec.error);
+    taken.waiting = true;
+    return taken;
+  }
+  taken.landed = state == records::ImportState::deployed || state == records::ImportState::unchanged;
+  auto outcome = taken.landed ? watch::Outcome::processed : watch::Outcome::failed;
   auto text = done.report.dump(2) + "\n";
   auto moved = watch::move_to(file, outcome, text);
   if (!moved) {
@@ -288,6 +358,7 @@ void take_file(Context& ctx, const config::WatchRule& rule, const std::filesyste
   spdlog::info("watch {}: import {} of {} ({}): {}{}{}", rule.dir.string(), rec.id, file.filename().string(),
                rec.package_name.empty() ? "unverified" : rec.package_name, records::to_string(state),
                rec.error.empty() ? "" : ": ", rec.error);
+  return taken;
 }
 
 }  // namespace
@@ -311,7 +382,7 @@ void Handoff::start() {
       boost::asio::co_spawn(ctx->loop, std::move(task), boost::asio::detached);
     };
     auto on_ready = [this, r](std::filesystem::path file) {
-      auto task = take(r, std::move(file));
+      auto task = take(r, std::move(file), Attempt::first);
       boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
     };
     auto on_error = [r](const Error& e) { spdlog::warn("watch {}: {}", r->dir.string(), e.message); };
@@ -324,18 +395,61 @@ void Handoff::start() {
 }
 
 void Handoff::stop() {
+  stopped_ = true;
   for (auto& w : watchers_) w->stop();
+  for (auto& [file, w] : waiting_) w.timer->cancel();
 }
 
-boost::asio::awaitable<void> Handoff::take(const config::WatchRule* rule, std::filesystem::path file) {
+boost::asio::awaitable<void> Handoff::take(const config::WatchRule* rule, std::filesystem::path file,
+                                           Attempt attempt) {
   Context* ctx = &ctx_;
-  auto job = [ctx, rule, file] {
-    take_file(*ctx, *rule, file);
-    return true;
-  };
-  auto finished = co_await ctx_.workers.run(std::move(job));
-  (void)finished;
+  std::string waiting_id;
+  bool expired = attempt == Attempt::expired;
+  if (auto w = waiting_.find(file); w != waiting_.end()) {
+    w->second.expired = w->second.expired || expired;
+    if (w->second.trying) co_return;  // the running attempt looks again when it returns
+    w->second.trying = true;
+    waiting_id = w->second.import_id;
+    expired = w->second.expired;
+  }
+  const Gaps gaps = expired ? Gaps::refuse : Gaps::wait;
+  auto job = [ctx, rule, file, waiting_id, gaps] { return take_file(*ctx, *rule, file, waiting_id, gaps); };
+  auto taken = co_await ctx_.workers.run(std::move(job));
+  if (stopped_) co_return;
+  if (taken.waiting) {
+    auto [it, fresh] = waiting_.try_emplace(file);
+    Waiting& w = it->second;
+    w.trying = false;
+    if (w.expired) {  // ran out while this attempt was running
+      auto task = take(rule, file, Attempt::expired);
+      boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+    } else if (fresh) {
+      // The deadline counts from the first time the package waited, not from retries.
+      w.rule = rule;
+      w.import_id = taken.import_id;
+      w.timer = std::make_unique<boost::asio::steady_timer>(ctx_.loop, rule->gap_timeout);
+      w.timer->async_wait([this, rule, file](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        auto task = take(rule, file, Attempt::expired);
+        boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+      });
+    }
+    co_return;
+  }
+  if (auto w = waiting_.find(file); w != waiting_.end()) {
+    w->second.timer->cancel();
+    waiting_.erase(w);
+  }
+  if (taken.landed) retry_waiting();
   co_return;
+}
+
+void Handoff::retry_waiting() {
+  for (auto& [file, w] : waiting_) {
+    if (w.trying) continue;
+    auto task = take(w.rule, file, Attempt::again);
+    boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+  }
 }
 
 }  // namespace ferry::server

@@ -45,7 +45,6 @@ Expected<importer::Policy> parse_policy(const nlohmann::json& args) {
   p.only = FERRY_TRY(strings_arg(policy, "only"));
   p.skip = FERRY_TRY(strings_arg(policy, "skip"));
   // Options ferryctl already sends whose implementation comes later.
-  if (FERRY_TRY(bool_arg(policy, "allow_gap"))) return fail(Errc::invalid_argument, "--allow-gap is not available yet");
   if (policy.contains("atomic") && !FERRY_TRY(bool_arg(policy, "atomic"))) {
     return fail(Errc::invalid_argument, "--partial is not available yet");
   }
@@ -88,10 +87,12 @@ CommandResult import_command(Context& ctx, control::Request& request, Responder&
   auto stage = bool_arg(request.args, "stage");
   auto file = optional_string_arg(request.args, "file");
   auto policy = parse_policy(request.args);
+  auto allow_gap = bool_arg(request.args.value("policy", nlohmann::json::object()), "allow_gap");
   if (!dry_run) co_return std::unexpected(dry_run.error());
   if (!stage) co_return std::unexpected(stage.error());
   if (!file) co_return std::unexpected(file.error());
   if (!policy) co_return std::unexpected(policy.error());
+  if (!allow_gap) co_return std::unexpected(allow_gap.error());
   if (*stage) co_return fail(Errc::invalid_argument, "--stage is not available yet");
 
   ImportJob job;
@@ -101,6 +102,7 @@ CommandResult import_command(Context& ctx, control::Request& request, Responder&
   job.user = user_of(request.peer);
   job.policy = *policy;
   job.step = *dry_run ? ImportStep::plan_only : ImportStep::deploy;
+  job.gaps = *allow_gap ? Gaps::allow : Gaps::refuse;
   auto fd = std::make_shared<UniqueFd>(std::move(request.fds[0]));
   auto work = [&ctx, job, fd]() mutable -> Expected<nlohmann::json> {
     auto received = FERRY_TRY(receive_package(fd->get(), ctx.import_store, job.id));

@@ -138,6 +138,11 @@ struct Policy {
   static Policy from(const config::WatchRule& rule);
 };
 
+/// The policy as reports show it and the control protocol sends it: id_policy,
+/// on_name_conflict, on_deleted_in_target (words of config's tables),
+/// require_secrets, into (null when absent), only and skip (when not empty).
+nlohmann::json policy_json(const Policy& policy);
+
 // ---------------------------------------------------------------------------------
 // Plan
 

@@ -9,6 +9,8 @@ namespace {
 
 using json = nlohmann::json;
 
+}  // namespace
+
 json policy_json(const Policy& p) {
   json out = {{"id_policy", config::policy_word(config::kIdPolicyWords, p.id_policy)},
               {"on_name_conflict", config::policy_word(config::kNameConflictWords, p.on_name_conflict)},
@@ -19,6 +21,8 @@ json policy_json(const Policy& p) {
   if (!p.skip.empty()) out["skip"] = p.skip;
   return out;
 }
+
+namespace {
 
 json package_json(const Report& r) {
   if (!r.manifest) return nullptr;

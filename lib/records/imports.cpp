@@ -27,18 +27,19 @@ constexpr std::string_view kInterruptedError = "interrupted: ferryd stopped duri
 
 constexpr const char* kColumns =
     "id, package_id, package_name, package_sha256, source_environment, file, origin, user_name, state, "
-    "created_at, ended_at, error, warnings, report_file, revision_from, revision_to, previous_package_id";
+    "created_at, ended_at, error, warnings, report_file, revision_from, revision_to, previous_package_id, package_file, policy";
 
 constexpr const char* kInsertSql =
     "INSERT INTO imports (id, package_id, package_name, package_sha256, source_environment, file, origin, "
     "user_name, state, created_at, ended_at, error, warnings, report_file, revision_from, revision_to, "
-    "previous_package_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    "previous_package_id, package_file, policy) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 constexpr const char* kUpdateSql =
     "UPDATE imports SET package_id = ?2, package_name = ?3, package_sha256 = ?4, source_environment = ?5, "
     "file = ?6, origin = ?7, user_name = ?8, state = ?9, created_at = ?10, ended_at = ?11, error = ?12, "
-    "warnings = ?13, report_file = ?14, revision_from = ?15, revision_to = ?16, previous_package_id = ?17 "
-    "WHERE id = ?1";
+    "warnings = ?13, report_file = ?14, revision_from = ?15, revision_to = ?16, previous_package_id = ?17, "
+    "package_file = ?18, policy = ?19 WHERE id = ?1";
 
 std::string strings_json(const std::vector<std::string>& list) { return nlohmann::json(list).dump(); }
 
@@ -64,6 +65,8 @@ void bind_import(SQLite::Statement& q, const ImportRecord& r) {
   if (r.revision_from) q.bind(15, *r.revision_from);
   if (r.revision_to) q.bind(16, *r.revision_to);
   if (r.previous_package_id) q.bind(17, *r.previous_package_id);
+  if (r.package_file) q.bind(18, *r.package_file);
+  q.bind(19, r.policy.dump());
 }
 
 /// Reads a row selected with kColumns (objects are read separately).
@@ -91,6 +94,8 @@ Expected<ImportRecord> read_import(SQLite::Statement& q, const std::filesystem::
   if (!q.getColumn(14).isNull()) r.revision_from = q.getColumn(14).getInt64();
   if (!q.getColumn(15).isNull()) r.revision_to = q.getColumn(15).getInt64();
   if (!q.getColumn(16).isNull()) r.previous_package_id = q.getColumn(16).getString();
+  if (!q.getColumn(17).isNull()) r.package_file = q.getColumn(17).getString();
+  r.policy = nlohmann::json::parse(q.getColumn(18).getString());
   return r;
 }
 

@@ -103,6 +103,9 @@ ALTER TABLE imports ADD COLUMN revision_from INTEGER;        -- NULL: the packag
 ALTER TABLE imports ADD COLUMN revision_to INTEGER;
 ALTER TABLE imports ADD COLUMN previous_package_id TEXT;
 CREATE INDEX imports_by_source ON imports (source_environment, state);
+-- Issue 7 (staged imports): where the package is kept and the policy to deploy it with.
+ALTER TABLE imports ADD COLUMN package_file TEXT;
+ALTER TABLE imports ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';   -- JSON, as `ferryctl import` sends it
 )sql"},
 };
 

@@ -75,6 +75,8 @@ ImportRecord every_field_set(TimePoint t) {
   r.revision_from = 120;
   r.revision_to = 180;
   r.previous_package_id = "0f8c2b6e-1d2a-4c3b-9e4f-000000000001";
+  r.package_file = "/var/lib/ferry/imports/7e57c0de-1d2a-4c3b-9e4f-5a6b7c8d9e0f.zip";
+  r.policy = {{"id_policy", "new"}, {"into", "/copy2"}, {"only", {"dataset:/finance/orders"}}};
   return r;
 }
 

@@ -152,6 +152,19 @@ int import_file(const Globals& g, const ImportArgs& a) {
   return static_cast<int>(result.exit);
 }
 
+int import_deploy(const Globals& g, const ImportArgs& a) {
+  nlohmann::json r;
+  if (int rc = call(g, "import.deploy", {{"id", a.id}, {"allow_gap", a.allow_gap}}, r)) return rc;
+  auto result = import_outcome(r, ImportRun::deploy);
+  if (!print_json(g, r)) {
+    print_import_objects(std::cout, r);
+    if (result.exit == Exit::ok) std::cout << result.line << '\n';
+  }
+  std::cout.flush();
+  if (result.exit != Exit::ok) std::cerr << "ferryctl: " << result.line << '\n';
+  return static_cast<int>(result.exit);
+}
+
 int import_list(const Globals& g) {
   nlohmann::json r;
   if (int rc = call(g, "import.list", nlohmann::json::object(), r)) return rc;
@@ -196,6 +209,10 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
   cmd->add_flag("--require-secrets", a.require_secrets, "a missing secret is an error, not a warning");
   cmd->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");
   cmd->add_flag("--partial", a.partial, "deploy what can be deployed (atomic: false)");
+  auto* deploy = cmd->add_subcommand("deploy", "Deploy a staged import, planned again against the catalog as it is now");
+  deploy->add_option("id", a.id, "import id or a unique prefix of 8+ characters")->required();
+  deploy->add_flag("--wait", a.wait, "wait until it has deployed (it always does)");
+  deploy->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");
   cmd->add_subcommand("list", "List imports, newest first");
   cmd->add_subcommand("show", "Show one import with every object's action and reason")
       ->add_option("id", a.id, "import id or a unique prefix of 8+ characters")
@@ -205,6 +222,7 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
 int run_import(const Globals& g, const CLI::App& import, const ImportArgs& a) {
   if (import.got_subcommand("list")) return import_list(g);
   if (import.got_subcommand("show")) return import_show(g, a);
+  if (import.got_subcommand("deploy")) return import_deploy(g, a);
   if (a.file.empty()) {
     std::cerr << "ferryctl: import needs a package FILE, or `list` or `show ID`; see ferryctl import --help\n";
     return static_cast<int>(Exit::usage);

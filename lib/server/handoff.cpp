@@ -243,7 +243,10 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   rec.objects = objects_of(*plan, nullptr);
   rec.warnings.insert(rec.warnings.end(), plan->warnings.begin(), plan->warnings.end());
   if (plan->refused) rec.error = *plan->refused;
-  if (job.step == ImportStep::plan_only) {
+  if (job.step != ImportStep::deploy) {
+    rec.package_file = job.package.string();
+    rec.policy = importer::policy_json(job.policy);
+    if (rec.policy.value("into", nlohmann::json()).is_null()) rec.policy.erase("into");
     finish(plan->ok() ? records::ImportState::staged : records::ImportState::failed);
     return done;
   }
@@ -283,6 +286,10 @@ nlohmann::json import_json(const records::ImportRecord& r) {
           {"error", r.error},
           {"warnings", r.warnings},
           {"report_file", r.report_file ? nlohmann::json(*r.report_file) : nlohmann::json(nullptr)},
+          {"policy", r.policy},
+          {"revisions", r.revision_to ? nlohmann::json{{"from", r.revision_from.value_or(0)}, {"to", *r.revision_to}}
+                                      : nlohmann::json(nullptr)},
+          {"previous_package_id", r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
           {"objects", std::move(objects)}};
 }
 
@@ -316,7 +323,7 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
   job.gap_advice = "waited " + format_duration(rule.gap_timeout) +
                    " (gap_timeout) for it; deliver the missing package and then this one again, or import this one "
                    "with ferryctl import --allow-gap";
-  if (rule.mode == config::WatchMode::stage) job.refuse = "mode: stage is not available yet";
+  if (rule.mode == config::WatchMode::stage) job.step = ImportStep::stage;
   auto done = run_import(ctx, job);
   Taken taken;
   taken.import_id = done.record.id;
@@ -335,7 +342,8 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
     return taken;
   }
   taken.landed = state == records::ImportState::deployed || state == records::ImportState::unchanged;
-  auto outcome = taken.landed ? watch::Outcome::processed : watch::Outcome::failed;
+  auto outcome = taken.landed || state == records::ImportState::staged ? watch::Outcome::processed
+                                                                        : watch::Outcome::failed;
   auto text = done.report.dump(2) + "\n";
   auto moved = watch::move_to(file, outcome, text);
   if (!moved) {
@@ -343,6 +351,7 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
                   moved.error().message);
   } else {
     rec.report_file = moved->report.string();
+    if (state == records::ImportState::staged) rec.package_file = moved->package.string();
     if (done.stored) {
       if (auto st = ctx.records.update_import(rec); !st) spdlog::error("import {}: {}", rec.id, st.error().message);
     }

@@ -28,8 +28,9 @@
 
 namespace ferry::server {
 
-/// Stop after planning (dry run: nothing is stored), or deploy.
-enum class ImportStep { plan_only, deploy };
+/// Stop after planning (dry run: nothing is stored), after planning with the import
+/// stored as `staged` (the package kept for `import deploy`), or deploy.
+enum class ImportStep { plan_only, stage, deploy };
 /// Whether a package already deployed here (same id and SHA-256) is taken again.
 enum class Duplicates { import_again, skip };
 /// An incremental package whose revision range leaves a gap after the last package
@@ -70,8 +71,9 @@ struct ImportDone {
   bool waiting = false;       ///< Gaps::wait and the predecessor is missing: recorded waiting_predecessor
 };
 
-/// Worker: verifies, plans and (unless plan_only) deploys one package, under
+/// Worker: verifies, plans and (for ImportStep::deploy) deploys one package, under
 /// ctx.deploy_mutex, and stores the ImportRecord (not for plan_only or transient).
+/// A staged record keeps job.package as its package_file and the policy.
 ImportDone run_import(Context& ctx, const ImportJob& job);
 
 /// The gap an incremental package leaves after what was imported here from its source

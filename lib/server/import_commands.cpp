@@ -93,7 +93,6 @@ CommandResult import_command(Context& ctx, control::Request& request, Responder&
   if (!file) co_return std::unexpected(file.error());
   if (!policy) co_return std::unexpected(policy.error());
   if (!allow_gap) co_return std::unexpected(allow_gap.error());
-  if (*stage) co_return fail(Errc::invalid_argument, "--stage is not available yet");
 
   ImportJob job;
   job.id = new_guid();
@@ -101,7 +100,7 @@ CommandResult import_command(Context& ctx, control::Request& request, Responder&
   job.origin = "ferryctl";
   job.user = user_of(request.peer);
   job.policy = *policy;
-  job.step = *dry_run ? ImportStep::plan_only : ImportStep::deploy;
+  job.step = *dry_run ? ImportStep::plan_only : *stage ? ImportStep::stage : ImportStep::deploy;
   job.gaps = *allow_gap ? Gaps::allow : Gaps::refuse;
   auto fd = std::make_shared<UniqueFd>(std::move(request.fds[0]));
   auto work = [&ctx, job, fd]() mutable -> Expected<nlohmann::json> {
@@ -109,9 +108,11 @@ CommandResult import_command(Context& ctx, control::Request& request, Responder&
     job.package = received;
     if (job.file.empty()) job.file = received.string();
     auto done = run_import(ctx, job);
-    if (job.step == ImportStep::plan_only) {
+    // A dry run keeps nothing; a staged import keeps its copy for `import deploy`.
+    const bool keep = job.step == ImportStep::stage && done.record.state == records::ImportState::staged;
+    if (job.step == ImportStep::plan_only || (job.step == ImportStep::stage && !keep)) {
       std::error_code ec;
-      std::filesystem::remove(received, ec);  // a dry run keeps nothing
+      std::filesystem::remove(received, ec);
     }
     if (done.transient) return std::unexpected(*done.transient);
     auto out = import_json(done.record);
@@ -157,6 +158,47 @@ CommandResult import_show(Context& ctx, control::Request& request, Responder&) {
   if (!id) co_return std::unexpected(id.error());
   auto job = [&ctx, id = *id]() -> Expected<nlohmann::json> { return import_json(FERRY_TRY(ctx.records.import(id))); };
   auto result = co_await ctx.workers.run(std::move(job));
+  co_return result;
+}
+
+CommandResult import_deploy(Context& ctx, control::Request& request, Responder&) {
+  auto id = string_arg(request.args, "id");
+  if (!id) co_return std::unexpected(id.error());
+  auto allow_gap = bool_arg(request.args, "allow_gap");
+  if (!allow_gap) co_return std::unexpected(allow_gap.error());
+  auto user = user_of(request.peer);
+  auto work = [&ctx, id = *id, user, allow = *allow_gap]() -> Expected<nlohmann::json> {
+    auto staged = FERRY_TRY(ctx.records.import(id));
+    if (staged.state != records::ImportState::staged) {
+      return fail(Errc::conflict, "import " + staged.id + " is " + std::string(records::to_string(staged.state)) +
+                                      ", not staged; only a staged import can be deployed (ferryctl import FILE "
+                                      "--stage, or a watch rule with mode: stage)");
+    }
+    if (!staged.package_file) {
+      return fail(Errc::not_found, "import " + staged.id + " kept no package file; import the package again");
+    }
+    ImportJob job;
+    job.id = staged.id;
+    job.recorded = Recorded::yes;
+    job.package = *staged.package_file;
+    job.file = staged.file;
+    job.origin = staged.origin;
+    job.user = user;
+    job.policy = FERRY_TRY(parse_policy(nlohmann::json{{"policy", staged.policy}}));
+    job.gaps = allow ? Gaps::allow : Gaps::refuse;
+    // Planned again: the catalog may have changed since the import was staged.
+    auto done = run_import(ctx, job);
+    if (done.transient) return std::unexpected(*done.transient);
+    if (staged.report_file) {
+      done.record.report_file = staged.report_file;
+      if (auto st = write_file_atomic(*staged.report_file, done.report.dump(2) + "\n"); !st) {
+        done.record.warnings.push_back("report not rewritten: " + st.error().message);
+      }
+      if (auto st = ctx.records.update_import(done.record); !st) return std::unexpected(st.error());
+    }
+    return import_json(done.record);
+  };
+  auto result = co_await ctx.workers.run(std::move(work));
   co_return result;
 }
 

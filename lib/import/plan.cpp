@@ -475,7 +475,7 @@ Status Planner::check_refs(Work& w) {
         w.errors.push_back(role + target + " not matched: " + std::string(left_out_reason(dep.selected)) +
                            " and not in this environment; deploy it too or deploy it first");
       }
-    } else if (auto d = deleted_.find(r.guid); d != deleted_.end() && deleting_.contains(r.guid)) {
+    } else if (deleting_.contains(r.guid)) {
       w.errors.push_back(role + target + " not matched: this package deletes it");
     } else if (!FERRY_TRY(catalog_.find(r.guid))) {
       w.errors.push_back(role + target + " not matched: not in the package and not in this environment");

@@ -233,5 +233,44 @@ TEST_F(ImportPolicyE2e, NameConflictSkipAndOverwrite) {
   EXPECT_FALSE(now["spec"].contains("other"));
 }
 
+// Tombstones in an incremental package delete here; an object here outside the
+// package that still uses the deleted one stops the import, named.
+TEST_F(ImportPolicyE2e, TombstonesDeleteHereUnlessSomethingOutsideThePackageUsesThem) {
+  start_target();
+  target_.start();
+  auto first = source_.ctl_json({"export", "--mode", "incremental", "--name", "inc1", "--to", out_.string(), "--wait"});
+  ASSERT_EQ(first["state"], "succeeded");
+  ASSERT_EQ(target_.ctl_json({"import", (out_ / "inc1.zip").string()})["state"], "deployed");
+  test::write_text(target_.dir() / "mine.yaml",
+                   "objects:\n  - {type: task, name: uses_customers, folder: /mine, spec: {},\n"
+                   "     refs: [{to: 'dataset:/finance/customers'}]}\n");
+  target_.ctl_json({"object", "apply", "-f", (target_.dir() / "mine.yaml").string()});
+  auto mine = target_.ctl_json({"object", "get", "task:/mine/uses_customers"})["guid"].get<std::string>();
+
+  // The source stops using customers and deletes it.
+  test::write_text(source_.dir() / "change.yaml",
+                   "objects:\n  - {type: task, name: daily_orders, folder: /etl, spec: {schedule: '0 2 * * *'},\n"
+                   "     refs: [{to: 'dataset:/finance/orders'}]}\n");
+  source_.ctl_json({"object", "apply", "-f", (source_.dir() / "change.yaml").string()});
+  source_.ctl_json({"object", "delete", "dataset:/finance/customers"});
+  auto second = source_.ctl_json({"export", "--mode", "incremental", "--since", first["id"].get<std::string>(), "--name",
+                                  "inc2", "--to", out_.string(), "--wait"});
+  ASSERT_EQ(second["state"], "succeeded") << second.dump(2);
+  auto inc2 = (out_ / "inc2.zip").string();
+
+  auto refused = target_.ctl({"import", inc2});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.out.find("cannot delete it: still referenced here by task:/mine/uses_customers (" + mine +
+                             "); delete or change those first"),
+            std::string::npos)
+      << refused.out << refused.err;
+  EXPECT_EQ(target_.ctl({"object", "get", "dataset:/finance/customers"}).exit_code, 0);
+
+  target_.ctl_json({"object", "delete", "task:/mine/uses_customers"});
+  auto deployed = target_.ctl_json({"import", inc2});
+  EXPECT_EQ(deployed["state"], "deployed") << deployed.dump(2);
+  EXPECT_EQ(target_.ctl({"object", "get", "dataset:/finance/customers"}).exit_code, 1);
+}
+
 }  // namespace
 }  // namespace ferry

@@ -209,7 +209,8 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
   cmd->add_flag("--require-secrets", a.require_secrets, "a missing secret is an error, not a warning");
   cmd->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");
   cmd->add_flag("--partial", a.partial, "deploy what can be deployed (atomic: false)");
-  auto* deploy = cmd->add_subcommand("deploy", "Deploy a staged import, planned again against the catalog as it is now");
+  auto* deploy =
+      cmd->add_subcommand("deploy", "Deploy a staged import, planned again against the catalog as it is now");
   deploy->add_option("id", a.id, "import id or a unique prefix of 8+ characters")->required();
   deploy->add_flag("--wait", a.wait, "wait until it has deployed (it always does)");
   deploy->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");

@@ -197,17 +197,17 @@ enum class ItemKind { object, deletion };
 struct PlanItem {
   ItemKind kind = ItemKind::object;
   std::string type;
-  std::string address;      ///< the destination address; a deletion: the address here (the package's when absent)
-  std::string folder;       ///< of the destination address (after --into)
+  std::string address;  ///< the destination address; a deletion: the address here (the package's when absent)
+  std::string folder;   ///< of the destination address (after --into)
   std::string name;
-  std::string source_guid;  ///< the GUID in the package
-  std::string guid;         ///< the GUID it has here after the import
+  std::string source_guid;                 ///< the GUID in the package
+  std::string guid;                        ///< the GUID it has here after the import
   std::optional<std::string> guid_before;  ///< the GUID that held it here before the import, if any
   Action action = Action::error;
-  std::string reason;                 ///< why: for error, conflict and skip always; "; "-joined
-  std::vector<std::string> warnings;  ///< e.g. "secret /password not set: add it to the secrets file"
-  std::vector<SecretStatus> secrets;  ///< every secret pointer considered, in manifest order
-  std::vector<SecretFill> fills;      ///< values deploy() sets (kept and from the file)
+  std::string reason;                    ///< why: for error, conflict and skip always; "; "-joined
+  std::vector<std::string> warnings;     ///< e.g. "secret /password not set: add it to the secrets file"
+  std::vector<SecretStatus> secrets;     ///< every secret pointer considered, in manifest order
+  std::vector<SecretFill> fills;         ///< values deploy() sets (kept and from the file)
   std::vector<OverrideValue> overrides;  ///< overrides-file values deploy() sets, after fills
   Changes changes;                       ///< update: what differs from the object here
 };

@@ -100,9 +100,7 @@ class Planner {
   bool freed(const std::string& guid) const { return deleting_.contains(guid) || deployed_dest_.contains(guid); }
   std::string known_address(const std::string& guid) const;
   std::string reroot(const std::string& folder) const;
-  bool deploys(const Work& w) const {
-    return w.selected == Selected::yes && w.item.action != Action::skip;
-  }
+  bool deploys(const Work& w) const { return w.selected == Selected::yes && w.item.action != Action::skip; }
 
   const package::VerifiedPackage& pkg_;
   const package::Manifest& m_;
@@ -115,12 +113,12 @@ class Planner {
   std::map<std::string, const package::Tombstone*> deleted_;
   std::map<std::string, std::vector<std::string>> required_;  ///< GUID -> secret pointers, manifest order
   std::vector<Work> work_;
-  std::map<std::string, size_t> index_;             ///< object source GUID -> work_ index
-  std::map<std::string, std::string> dest_;         ///< object source GUID -> GUID here
-  std::set<std::string> deleting_;                  ///< GUIDs here that this import deletes
-  std::set<std::string> deployed_dest_;             ///< GUIDs (here) of the package objects this import deploys
-  std::map<std::string, size_t> by_address_;        ///< destination address -> first work_ index
-  std::map<std::string, size_t> by_type_name_;      ///< type + "\n" + name -> first work_ index
+  std::map<std::string, size_t> index_;         ///< object source GUID -> work_ index
+  std::map<std::string, std::string> dest_;     ///< object source GUID -> GUID here
+  std::set<std::string> deleting_;              ///< GUIDs here that this import deletes
+  std::set<std::string> deployed_dest_;         ///< GUIDs (here) of the package objects this import deploys
+  std::map<std::string, size_t> by_address_;    ///< destination address -> first work_ index
+  std::map<std::string, size_t> by_type_name_;  ///< type + "\n" + name -> first work_ index
   std::map<std::string, std::vector<catalog::Object>> of_type_;  ///< unique_name: type holders, by type
   std::vector<std::string> type_problems_;
   std::vector<std::string> quota_problems_;
@@ -167,8 +165,10 @@ Status Planner::check_policy() {
   for (const auto* list : {&policy_.only, &policy_.skip}) {
     for (const auto& entry : *list) {
       std::string key = entry;
-      if (auto guid = parse_guid(entry)) key = *guid;
-      else if (auto address = parse_address(entry)) key = address->to_string();
+      if (auto guid = parse_guid(entry))
+        key = *guid;
+      else if (auto address = parse_address(entry))
+        key = address->to_string();
       bool found = false;
       for (const auto& o : m_.objects) {
         found = found || o.guid == key || Address{o.type, o.folder, o.name}.to_string() == key ||
@@ -193,8 +193,10 @@ Selected Planner::selection(const std::string& guid, const std::vector<std::stri
   auto matches = [&](const std::vector<std::string>& list) {
     for (const auto& entry : list) {
       std::string key = entry;
-      if (auto g = parse_guid(entry)) key = *g;
-      else if (auto a = parse_address(entry)) key = a->to_string();
+      if (auto g = parse_guid(entry))
+        key = *g;
+      else if (auto a = parse_address(entry))
+        key = a->to_string();
       if (key == guid || std::ranges::find(addresses, key) != addresses.end()) return true;
     }
     return false;
@@ -384,8 +386,8 @@ Status Planner::holders(Work& w, const Address& address) {
     auto [other, fresh_name] = by_type_name_.try_emplace(address.type + "\n" + address.name, self);
     if (!fresh_name) {
       const PlanItem& o = work_[other->second].item;
-      w.conflicts.push_back("name clash: name '" + address.name + "' is also given to " +
-                            describe(o.address, o.guid) + " in this package" + scope);
+      w.conflicts.push_back("name clash: name '" + address.name + "' is also given to " + describe(o.address, o.guid) +
+                            " in this package" + scope);
       return {};
     }
     auto cached = of_type_.find(address.type);
@@ -441,7 +443,8 @@ void Planner::apply_name_policy(Work& w, const std::vector<catalog::Object>& fou
     retarget(holder);
     deployed_dest_.insert(holder.guid);
     i.guid_before = holder.guid;
-    i.reason = "overwrites " + describe(holder.address().to_string(), holder.guid) + " (on_name_conflict: " + policy + ")";
+    i.reason =
+        "overwrites " + describe(holder.address().to_string(), holder.guid) + " (on_name_conflict: " + policy + ")";
     w.stored = holder;
   }
 }
@@ -584,8 +587,10 @@ Changes Planner::changes_of(const Work& w, const json& spec, const std::vector<c
   auto attachments = detail::attachments_of(*w.entry);
   for (const auto& a : attachments) {
     auto old = std::ranges::find(s.attachments, a.name, &catalog::Attachment::name);
-    if (old == s.attachments.end()) c.attachments.push_back("+" + a.name);
-    else if (old->sha256 != a.sha256) c.attachments.push_back("~" + a.name);
+    if (old == s.attachments.end())
+      c.attachments.push_back("+" + a.name);
+    else if (old->sha256 != a.sha256)
+      c.attachments.push_back("~" + a.name);
   }
   for (const auto& a : s.attachments) {
     if (std::ranges::find(attachments, a.name, &catalog::Attachment::name) == attachments.end()) {

@@ -70,7 +70,8 @@ void add_plan_details(json& o, const PlanItem& i) {
   o["warnings"] = i.warnings;
   json overrides = json::array();
   for (const auto& v : i.overrides) {
-    overrides.push_back({{"pointer", v.pointer}, {"value", v.value}, {"by", to_string(v.matched_by)}, {"where", v.where}});
+    overrides.push_back(
+        {{"pointer", v.pointer}, {"value", v.value}, {"by", to_string(v.matched_by)}, {"where", v.where}});
   }
   o["overrides"] = std::move(overrides);
   if (i.action == Action::update) o["changes"] = changes_json(i.changes);

@@ -44,8 +44,8 @@ Status apply_values(nlohmann::json& spec, const PlanItem& item) {
     try {
       spec[nlohmann::json::json_pointer(pointer)] = value;
     } catch (const nlohmann::json::exception&) {
-      return fail(Errc::invalid_argument, std::string(what) + " " + pointer +
-                                              " cannot be set: the spec has no object or list at that place");
+      return fail(Errc::invalid_argument,
+                  std::string(what) + " " + pointer + " cannot be set: the spec has no object or list at that place");
     }
     return {};
   };

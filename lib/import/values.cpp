@@ -179,7 +179,8 @@ std::vector<const PointerValue*> Overrides::find(std::string_view guid, std::str
   std::map<std::string, const PointerValue*> best;  // pointer -> winning entry
   for (const auto& e : entries_) {
     bool applies = (e.target == TargetKind::guid && e.key == guid) ||
-                   (e.target == TargetKind::address && e.key == address) || (e.target == TargetKind::type && e.key == type);
+                   (e.target == TargetKind::address && e.key == address) ||
+                   (e.target == TargetKind::type && e.key == type);
     if (!applies) continue;
     auto [it, fresh] = best.try_emplace(e.pointer, &e);
     if (!fresh && rank(e.target) < rank(it->second->target)) it->second = &e;

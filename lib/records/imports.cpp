@@ -17,8 +17,8 @@ namespace {
 constexpr detail::IdTable kImports{"imports", "import"};
 
 constexpr std::array<std::string_view, 11> kImportStateNames = {
-    "received",  "waiting_window",     "staged", "deploying", "deployed",           "unchanged",
-    "partially_deployed", "failed", "rejected",  "rolled_back", "waiting_predecessor"};
+    "received",           "waiting_window", "staged",   "deploying",   "deployed",           "unchanged",
+    "partially_deployed", "failed",         "rejected", "rolled_back", "waiting_predecessor"};
 
 /// Imports whose package counts as imported here (for duplicates and gaps).
 constexpr const char* kLanded = "('deployed', 'unchanged', 'partially_deployed')";
@@ -27,7 +27,8 @@ constexpr std::string_view kInterruptedError = "interrupted: ferryd stopped duri
 
 constexpr const char* kColumns =
     "id, package_id, package_name, package_sha256, source_environment, file, origin, user_name, state, "
-    "created_at, ended_at, error, warnings, report_file, revision_from, revision_to, previous_package_id, package_file, policy";
+    "created_at, ended_at, error, warnings, report_file, revision_from, revision_to, previous_package_id, "
+    "package_file, policy";
 
 constexpr const char* kInsertSql =
     "INSERT INTO imports (id, package_id, package_name, package_sha256, source_environment, file, origin, "
@@ -223,8 +224,8 @@ Expected<std::optional<ImportRecord>> Records::find_import(std::string_view pack
 
 Expected<std::optional<int64_t>> Records::last_imported_revision(std::string_view source_environment) const {
   return rep_->locked([&](SQLite::Database& db) -> Expected<std::optional<int64_t>> {
-    SQLite::Statement q(db, std::string("SELECT MAX(revision_to) FROM imports WHERE source_environment = ? AND state IN ") +
-                                kLanded);
+    SQLite::Statement q(
+        db, std::string("SELECT MAX(revision_to) FROM imports WHERE source_environment = ? AND state IN ") + kLanded);
     q.bind(1, std::string(source_environment));
     if (!q.executeStep() || q.getColumn(0).isNull()) return std::optional<int64_t>();
     return std::optional<int64_t>(q.getColumn(0).getInt64());
@@ -233,8 +234,8 @@ Expected<std::optional<int64_t>> Records::last_imported_revision(std::string_vie
 
 Expected<bool> Records::package_imported(std::string_view package_id) const {
   return rep_->locked([&](SQLite::Database& db) -> Expected<bool> {
-    SQLite::Statement q(db, std::string("SELECT 1 FROM imports WHERE package_id = ? AND state IN ") + kLanded +
-                                " LIMIT 1");
+    SQLite::Statement q(db,
+                        std::string("SELECT 1 FROM imports WHERE package_id = ? AND state IN ") + kLanded + " LIMIT 1");
     q.bind(1, std::string(package_id));
     return q.executeStep();
   });

@@ -121,13 +121,13 @@ struct ImportRecord {
   TimePoint created_at;
   std::optional<TimePoint> ended_at;
   std::string error;
-  std::vector<ImportObjectResult> objects;  ///< in plan (deployment) order
-  std::vector<std::string> warnings;        ///< about the package as a whole
-  std::optional<std::string> report_file;   ///< the report.json written for it, if any
-  std::optional<int64_t> revision_from;     ///< an incremental package's source revisions (from exclusive,
-  std::optional<int64_t> revision_to;       ///< to inclusive); nullopt for other packages
-  std::optional<std::string> previous_package_id;  ///< the package an incremental package builds on
-  std::optional<std::string> package_file;  ///< staged: the package kept for `import deploy`
+  std::vector<ImportObjectResult> objects;           ///< in plan (deployment) order
+  std::vector<std::string> warnings;                 ///< about the package as a whole
+  std::optional<std::string> report_file;            ///< the report.json written for it, if any
+  std::optional<int64_t> revision_from;              ///< an incremental package's source revisions (from exclusive,
+  std::optional<int64_t> revision_to;                ///< to inclusive); nullopt for other packages
+  std::optional<std::string> previous_package_id;    ///< the package an incremental package builds on
+  std::optional<std::string> package_file;           ///< staged: the package kept for `import deploy`
   nlohmann::json policy = nlohmann::json::object();  ///< the import policy, as the control protocol sends it
 
   bool operator==(const ImportRecord&) const = default;

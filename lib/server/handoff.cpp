@@ -289,7 +289,8 @@ nlohmann::json import_json(const records::ImportRecord& r) {
           {"policy", r.policy},
           {"revisions", r.revision_to ? nlohmann::json{{"from", r.revision_from.value_or(0)}, {"to", *r.revision_to}}
                                       : nlohmann::json(nullptr)},
-          {"previous_package_id", r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
+          {"previous_package_id",
+           r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
           {"objects", std::move(objects)}};
 }
 

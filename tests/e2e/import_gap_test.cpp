@@ -44,15 +44,18 @@ class ImportGap : public ::testing::Test {
     target_.start();
   }
   std::string export_incremental(const std::string& name, const std::string& since) {
-    std::vector<std::string> args = {"export", "--mode", "incremental", "--name", name, "--to", out_.string(), "--wait"};
+    std::vector<std::string> args = {"export", "--mode", "incremental", "--name",
+                                     name,     "--to",   out_.string(), "--wait"};
     if (!since.empty()) args.insert(args.end(), {"--since", since});
     auto exported = source_.ctl_json(args);
     EXPECT_EQ(exported["state"], "succeeded") << exported.dump(2);
     return exported["id"].get<std::string>();
   }
   void change(const std::string& query) {
-    test::write_text(source_.dir() / "change.yaml", "objects:\n  - {type: dataset, name: customers, folder: /finance, "
-                                                    "spec: {query: '" + query + "'}, refs: [{to: 'datasource:/shared/warehouse'}]}\n");
+    test::write_text(source_.dir() / "change.yaml",
+                     "objects:\n  - {type: dataset, name: customers, folder: /finance, "
+                     "spec: {query: '" +
+                         query + "'}, refs: [{to: 'datasource:/shared/warehouse'}]}\n");
     source_.ctl_json({"object", "apply", "-f", (source_.dir() / "change.yaml").string()});
   }
   std::string file(const std::string& name) const { return (out_ / (name + ".zip")).string(); }

@@ -158,8 +158,7 @@ TEST_F(ImportPolicyE2e, DryRunShowsChangesAndOverridesWhichApplyOnEveryImport) {
       << table.out;
   EXPECT_NE(table.out.find("override /host = \"db.prod.internal\" (by address, "), std::string::npos) << table.out;
   // The warehouse's host changed in the source, but the override decides it here.
-  EXPECT_NE(table.out.find("dry run of second: 0 to create, 1 to update, 9 unchanged"), std::string::npos)
-      << table.out;
+  EXPECT_NE(table.out.find("dry run of second: 0 to create, 1 to update, 9 unchanged"), std::string::npos) << table.out;
   auto json = target_.ctl_json({"import", second, "--dry-run"});
   for (const auto& o : json["objects"]) {
     if (o["address"] == "datasource:/shared/warehouse") {
@@ -253,8 +252,8 @@ TEST_F(ImportPolicyE2e, TombstonesDeleteHereUnlessSomethingOutsideThePackageUses
                    "     refs: [{to: 'dataset:/finance/orders'}]}\n");
   source_.ctl_json({"object", "apply", "-f", (source_.dir() / "change.yaml").string()});
   source_.ctl_json({"object", "delete", "dataset:/finance/customers"});
-  auto second = source_.ctl_json({"export", "--mode", "incremental", "--since", first["id"].get<std::string>(), "--name",
-                                  "inc2", "--to", out_.string(), "--wait"});
+  auto second = source_.ctl_json({"export", "--mode", "incremental", "--since", first["id"].get<std::string>(),
+                                  "--name", "inc2", "--to", out_.string(), "--wait"});
   ASSERT_EQ(second["state"], "succeeded") << second.dump(2);
   auto inc2 = (out_ / "inc2.zip").string();
 

@@ -27,8 +27,7 @@ class ImportStage : public ::testing::Test {
     fs::create_directories(inbox_);
     source_.start();
     source_.ctl_json({"object", "apply", "-f", test::source_path("etc/examples/objects.yaml").string()});
-    auto exported =
-        source_.ctl_json({"export", "--mode", "full", "--name", "full", "--to", out_.string(), "--wait"});
+    auto exported = source_.ctl_json({"export", "--mode", "full", "--name", "full", "--to", out_.string(), "--wait"});
     ASSERT_EQ(exported["state"], "succeeded");
     target_.configure(Environment::Key::no, "signing: {trusted: [" + (source_.dir() / "keys/test.pub").string() +
                                                 "]}\nwatch:\n  - {dir: " + inbox_.string() +

@@ -237,10 +237,11 @@ TEST_F(ImportDeploy, TheReportNamesEveryObjectAndNoSecretValue) {
   EXPECT_EQ(j["counts"]["create"], 5);
   EXPECT_FALSE(j.contains("error"));
   ASSERT_EQ(j["objects"].size(), 5u);
-  EXPECT_EQ(j["objects"][0], json::parse(R"({"kind":"object","type":"datasource",
+  EXPECT_EQ(j["objects"][0],
+            json::parse(R"({"kind":"object","type":"datasource",
       "address":"datasource:/shared/warehouse","source_guid":")" +
-                                         guid(1) + R"(","guid":")" + guid(1) +
-                                         R"(","guid_before":null,"action":"create","result":"deployed","revision":1,"overrides":[],
+                        guid(1) + R"(","guid":")" + guid(1) +
+                        R"(","guid_before":null,"action":"create","result":"deployed","revision":1,"overrides":[],
       "secrets":[{"pointer":"/password","set":true,"source":"secrets_file"}],"warnings":[]})"));
   EXPECT_EQ(j["warnings"], json::array());
 }

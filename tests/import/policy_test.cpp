@@ -54,7 +54,8 @@ TEST_F(ImportPolicies, AnUpdateNamesTheSpecFieldsRefsAndAttachmentsThatChange) {
   auto kept = store("same");
   auto d = draft(2, "dataset", "/f", "old-name", {{"query", "select 1"}, {"limit", 5}, {"gone", true}, {"same", 1}});
   d.refs.push_back({guid(1), catalog::RefKind::uses, ""});
-  d.attachments = {{"schema.sql", old_bytes.sha256, old_bytes.size}, {"keep.csv", kept.sha256, kept.size},
+  d.attachments = {{"schema.sql", old_bytes.sha256, old_bytes.size},
+                   {"keep.csv", kept.sha256, kept.size},
                    {"old.txt", kept.sha256, kept.size}};
   apply({draft(1, "datasource", "/shared", "a"), draft(3, "datasource", "/shared", "b"), d});
   PackageSpec s;
@@ -332,8 +333,8 @@ TEST_F(ImportPolicies, TombstonesDeleteHereAndAUserOutsideThePackageIsNamed) {
   t.remove(2, "dataset", "/f", "used");
   auto p = plan_ok(open(t));
   EXPECT_EQ(item(p, 2).action, Action::error);
-  EXPECT_EQ(item(p, 2).reason, "cannot delete it: still referenced here by task:/t/user (" + guid(3) +
-                                   "); delete or change those first");
+  EXPECT_EQ(item(p, 2).reason,
+            "cannot delete it: still referenced here by task:/t/user (" + guid(3) + "); delete or change those first");
 }
 
 // Overrides -----------------------------------------------------------------------------
@@ -347,9 +348,13 @@ TEST_F(ImportPolicies, OverridesByGuidAddressAndTypeAreShownAndApplied) {
                                    "overrides:\n"
                                    "  - {type: dataset, pointer: /host, value: prod-any}\n"
                                    "  - {address: 'dataset:/f/b', pointer: /host, value: prod-b}\n"
-                                   "  - {guid: " + guid(3) + ", pointer: /host, value: prod-c}\n"
-                                   "  - {guid: " + guid(3) + ", pointer: /nested/queue, value: q-prod}\n"
-                                   "  - {type: dataset, pointer: /bucket, value: {name: prod, region: eu}}\n");
+                                   "  - {guid: " +
+                                       guid(3) +
+                                       ", pointer: /host, value: prod-c}\n"
+                                       "  - {guid: " +
+                                       guid(3) +
+                                       ", pointer: /nested/queue, value: q-prod}\n"
+                                       "  - {type: dataset, pointer: /bucket, value: {name: prod, region: eu}}\n");
   ASSERT_TRUE(overrides) << overrides.error().message;
   auto plan = deploy_plan(s, {}, "imp-1", *overrides);
   EXPECT_THAT(item(plan, 2).overrides,
@@ -358,7 +363,9 @@ TEST_F(ImportPolicies, OverridesByGuidAddressAndTypeAreShownAndApplied) {
                                         "overrides.yaml:6:5"}));
   EXPECT_EQ(get(guid(1)).spec["host"], "prod-any");
   EXPECT_EQ(get(guid(2)).spec["host"], "prod-b");
-  EXPECT_EQ(get(guid(3)).spec, json({{"host", "prod-c"}, {"nested", {{"queue", "q-prod"}}}, {"bucket", {{"name", "prod"}, {"region", "eu"}}}}));
+  EXPECT_EQ(
+      get(guid(3)).spec,
+      json({{"host", "prod-c"}, {"nested", {{"queue", "q-prod"}}}, {"bucket", {{"name", "prod"}, {"region", "eu"}}}}));
   // On the next import the same overrides make the objects unchanged.
   auto again = importer::plan(open(s, "again.zip"), *catalog_, types_, {}, {}, *overrides);
   ASSERT_TRUE(again);

@@ -200,6 +200,11 @@ Status check(const config::Config& config) {
   if (!types) problems += types.error().message + "\n";
   if (auto key = load_key(config); !key) problems += key.error().message + "\n";
   if (auto trust = load_trust(config); !trust) problems += trust.error().message + "\n";
+  // Read on every import; a mistake there would otherwise show only when a package arrives.
+  if (auto secrets = importer::load_secrets(config.secrets); !secrets) problems += secrets.error().message + "\n";
+  if (auto overrides = importer::load_overrides(config.overrides); !overrides) {
+    problems += overrides.error().message + "\n";
+  }
   if (!problems.empty()) {
     problems.pop_back();
     return fail(Errc::invalid_argument, problems);

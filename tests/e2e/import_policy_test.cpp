@@ -170,6 +170,33 @@ TEST_F(ImportPolicyE2e, DryRunShowsChangesAndOverridesWhichApplyOnEveryImport) {
   }
 }
 
+TEST_F(ImportPolicyE2e, CheckValidatesTheOverridesAndSecretsFiles) {
+  auto overrides = test::write_text(target_.dir() / "overrides.yaml",
+                                    "overrides:\n  - {type: dataset, guid: 6f9619ff-8b86-d011-b42d-00cf4fc964ff, "
+                                    "pointer: /host, value: x}\n");
+  auto secrets = test::write_text(target_.dir() / "secrets.yaml", "secrets:\n  - {address: 'x', pointer: /p}\n");
+  start_target("overrides: overrides.yaml\nsecrets: secrets.yaml\n");
+  auto r = test::run({FERRYD_PATH, "--check", "--config", target_config_.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(overrides.string() + ":2:5: overrides[0]: give only one of address, guid or type per override"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(secrets.string() + ":2:"), std::string::npos) << r.err;
+}
+
+TEST_F(ImportPolicyE2e, RequireSecretsMakesAMissingSecretAnError) {
+  start_target();
+  target_.start();
+  auto file = export_to("full", {"--mode", "full"});
+  auto r = target_.ctl({"import", file, "--require-secrets"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("secret /password not set: add it to the secrets file (require_secrets is on)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(target_.ctl_json({"object", "list"})["objects"].size(), 0u);
+  EXPECT_EQ(target_.ctl_json({"import", file})["state"], "deployed");  // without it: warnings only
+}
+
 TEST_F(ImportPolicyE2e, AnotherEngineIsRejectedBeforeAnyChange) {
   start_target();
   edit(target_config_, "engine: single", "engine: cluster");

@@ -115,6 +115,7 @@ class Planner {
   std::vector<Work> work_;
   std::map<std::string, size_t> index_;         ///< object source GUID -> work_ index
   std::map<std::string, std::string> dest_;     ///< object source GUID -> GUID here
+  std::map<std::string, size_t> by_dest_;       ///< GUID here -> work_ index (after resolve), to name refs
   std::set<std::string> deleting_;              ///< GUIDs here that this import deletes
   std::set<std::string> deployed_dest_;         ///< GUIDs (here) of the package objects this import deploys
   std::map<std::string, size_t> by_address_;    ///< destination address -> first work_ index
@@ -142,6 +143,9 @@ Expected<Plan> Planner::run() {
   }
   for (Work& w : work_) {
     if (w.entry) FERRY_TRY(resolve(w));
+  }
+  for (size_t n = 0; n < work_.size(); ++n) {
+    if (work_[n].entry) by_dest_.emplace(work_[n].item.guid, n);
   }
   for (Work& w : work_) {
     if (w.entry) {
@@ -569,11 +573,10 @@ Changes Planner::changes_of(const Work& w, const json& spec, const std::vector<c
   }
   auto ref_text = [this](const catalog::Ref& r) {
     std::string address = "(unknown address)";
-    for (const auto& [source, d] : dest_) {
-      if (d == r.to_guid) address = work_[index_.at(source)].item.address;
-    }
-    if (address == "(unknown address)") {
-      if (auto o = catalog_.find(r.to_guid); o && *o) address = (*o)->address().to_string();
+    if (auto own = by_dest_.find(r.to_guid); own != by_dest_.end()) {
+      address = work_[own->second].item.address;
+    } else if (auto o = catalog_.find(r.to_guid); o && *o) {
+      address = (*o)->address().to_string();
     }
     return std::string(catalog::to_string(r.kind)) + " " + describe(address, r.to_guid);
   };

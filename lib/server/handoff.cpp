@@ -147,12 +147,14 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
 
   std::lock_guard lock(ctx.deploy_mutex);
   // Every way out below goes through finish(), while the plan and result it points to live.
-  auto finish = [&](records::ImportState state) {
+  auto finish = [&](records::ImportState state, const nlohmann::json& amend = nlohmann::json::object()) {
     rec.state = state;
     rec.ended_at = ctx.clock.now();
     report.finished_at = *rec.ended_at;
     done.report = importer::report_json(report);
+    done.report.update(amend);
     if (done.planned_only) return;
+    if (job.file_away) job.file_away(done);
     auto stored = job.recorded == Recorded::yes ? ctx.records.update_import(rec) : ctx.records.insert_import(rec);
     if (!stored) spdlog::error("import {}: cannot record it: {}", rec.id, stored.error().message);
     done.stored = stored.has_value();
@@ -169,6 +171,16 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   };
 
   if (ctx.stopping.stop_requested()) return transient(Error{Errc::cancelled, "ferryd is stopping"});
+  if (job.recorded == Recorded::yes && job.only_from) {
+    // Checked under the lock: two `import deploy` of one staged import deploy it once.
+    auto now = ctx.records.import(rec.id);
+    if (!now) return transient(now.error());
+    if (now->state != *job.only_from) {
+      done.not_started = Error{Errc::conflict, "import " + rec.id + " is " + std::string(records::to_string(now->state)) +
+                                                   ", not " + std::string(records::to_string(*job.only_from))};
+      return done;
+    }
+  }
   auto sha = file_sha256(job.package);
   if (!sha) return transient(sha.error());
   rec.package_sha256 = *sha;
@@ -212,9 +224,7 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
         o.reason = "duplicate of import " + first.id;
         rec.objects.push_back(std::move(o));
       }
-      finish(records::ImportState::unchanged);
-      done.report["state"] = "unchanged";
-      done.report["duplicate_of"] = first.id;
+      finish(records::ImportState::unchanged, {{"state", "unchanged"}, {"duplicate_of", first.id}});
       return done;
     }
   }
@@ -233,6 +243,10 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
     return failed(Error{Errc::conflict, "refused: " + **gap + "; " + job.gap_advice});
   }
 
+  rec.package_file = job.package.string();
+  rec.policy = importer::policy_json(job.policy);
+  if (rec.policy.value("into", nlohmann::json()).is_null()) rec.policy.erase("into");
+
   auto secrets = importer::load_secrets(ctx.config.secrets);
   if (!secrets) return is_transient(secrets.error()) ? transient(secrets.error()) : failed(secrets.error());
   auto overrides = importer::load_overrides(ctx.config.overrides);
@@ -244,9 +258,6 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   rec.warnings.insert(rec.warnings.end(), plan->warnings.begin(), plan->warnings.end());
   if (plan->refused) rec.error = *plan->refused;
   if (job.step != ImportStep::deploy) {
-    rec.package_file = job.package.string();
-    rec.policy = importer::policy_json(job.policy);
-    if (rec.policy.value("into", nlohmann::json()).is_null()) rec.policy.erase("into");
     finish(plan->ok() ? records::ImportState::staged : records::ImportState::failed);
     return done;
   }
@@ -325,6 +336,23 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
                    " (gap_timeout) for it; deliver the missing package and then this one again, or import this one "
                    "with ferryctl import --allow-gap";
   if (rule.mode == config::WatchMode::stage) job.step = ImportStep::stage;
+  // Files the package and its report before the record is stored (under the deploy
+  // lock), so the record names where they went as soon as the report can be seen.
+  job.file_away = [&file, &rule](ImportDone& d) {
+    auto& r = d.record;
+    if (r.state == records::ImportState::waiting_predecessor) return;  // stays in the folder
+    const bool keep = r.state == records::ImportState::deployed || r.state == records::ImportState::unchanged ||
+                      r.state == records::ImportState::staged;
+    auto moved = watch::move_to(file, keep ? watch::Outcome::processed : watch::Outcome::failed,
+                                d.report.dump(2) + "\n");
+    if (!moved) {
+      spdlog::error("watch {}: import {} of {}: {}", rule.dir.string(), r.id, file.filename().string(),
+                    moved.error().message);
+      return;
+    }
+    r.report_file = moved->report.string();
+    r.package_file = moved->package.string();
+  };
   auto done = run_import(ctx, job);
   Taken taken;
   taken.import_id = done.record.id;
@@ -343,20 +371,7 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
     return taken;
   }
   taken.landed = state == records::ImportState::deployed || state == records::ImportState::unchanged;
-  auto outcome = taken.landed || state == records::ImportState::staged ? watch::Outcome::processed
-                                                                        : watch::Outcome::failed;
   auto text = done.report.dump(2) + "\n";
-  auto moved = watch::move_to(file, outcome, text);
-  if (!moved) {
-    spdlog::error("watch {}: import {} of {}: {}", rule.dir.string(), rec.id, file.filename().string(),
-                  moved.error().message);
-  } else {
-    rec.report_file = moved->report.string();
-    if (state == records::ImportState::staged) rec.package_file = moved->package.string();
-    if (done.stored) {
-      if (auto st = ctx.records.update_import(rec); !st) spdlog::error("import {}: {}", rec.id, st.error().message);
-    }
-  }
   if (rule.reports_to) {
     auto name = file.filename().string();
     if (name.size() > 4 && name.ends_with(".zip")) name.resize(name.size() - 4);

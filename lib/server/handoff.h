@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,8 @@ enum class Gaps { refuse, wait, allow };
 /// predecessor): its record is then updated, not inserted.
 enum class Recorded { no, yes };
 
+struct ImportDone;
+
 /// One import, as asked for by ferryctl or a watch rule.
 struct ImportJob {
   std::string id;                  ///< the import id; a new GUID when empty
@@ -58,9 +61,18 @@ struct ImportJob {
   /// Gaps::refuse: why the import refuses a gap, after the missing range (the
   /// watcher says how long it waited).
   std::string gap_advice = "import the missing package first, or import this one with --allow-gap";
+  /// Recorded::yes: the state the record must still have once the lock is held
+  /// (`import deploy`: staged); otherwise nothing happens and ImportDone::not_started says why.
+  std::optional<records::ImportState> only_from;
+  /// Called under the deploy lock once the report is made and before the record is
+  /// stored (not for plan_only): a watched folder files the package and its report
+  /// here, so nobody sees the report before the record that names where they went.
+  std::function<void(ImportDone&)> file_away;
 };
 
 struct ImportDone {
+  /// ImportJob::only_from did not hold: nothing was done or recorded.
+  std::optional<Error> not_started;
   /// Set when a failure worth retrying stopped the import (io, unavailable,
   /// cancelled, ferryd stopping): nothing was recorded and record/report are empty.
   std::optional<Error> transient;
@@ -73,7 +85,8 @@ struct ImportDone {
 
 /// Worker: verifies, plans and (for ImportStep::deploy) deploys one package, under
 /// ctx.deploy_mutex, and stores the ImportRecord (not for plan_only or transient).
-/// A staged record keeps job.package as its package_file and the policy.
+/// Once planned, the record keeps job.package as its package_file (a staged import
+/// is deployed from it) and the policy.
 ImportDone run_import(Context& ctx, const ImportJob& job);
 
 /// The gap an incremental package leaves after what was imported here from its source

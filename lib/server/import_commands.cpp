@@ -168,7 +168,13 @@ CommandResult import_deploy(Context& ctx, control::Request& request, Responder&)
   if (!allow_gap) co_return std::unexpected(allow_gap.error());
   auto user = user_of(request.peer);
   auto work = [&ctx, id = *id, user, allow = *allow_gap]() -> Expected<nlohmann::json> {
-    auto staged = FERRY_TRY(ctx.records.import(id));
+    records::ImportRecord staged;
+    {
+      // A watched folder stores a staged import under this lock once it has filed the
+      // package: read under it, the record names where the package is.
+      std::lock_guard lock(ctx.deploy_mutex);
+      staged = FERRY_TRY(ctx.records.import(id));
+    }
     if (staged.state != records::ImportState::staged) {
       return fail(Errc::conflict, "import " + staged.id + " is " + std::string(records::to_string(staged.state)) +
                                       ", not staged; only a staged import can be deployed (ferryctl import FILE "
@@ -180,22 +186,25 @@ CommandResult import_deploy(Context& ctx, control::Request& request, Responder&)
     ImportJob job;
     job.id = staged.id;
     job.recorded = Recorded::yes;
+    job.only_from = records::ImportState::staged;
     job.package = *staged.package_file;
     job.file = staged.file;
     job.origin = staged.origin;
     job.user = user;
     job.policy = FERRY_TRY(parse_policy(nlohmann::json{{"policy", staged.policy}}));
     job.gaps = allow ? Gaps::allow : Gaps::refuse;
+    // The report beside a watched folder's staged package is replaced by this one.
+    job.file_away = [report_file = staged.report_file](ImportDone& d) {
+      if (!report_file) return;
+      d.record.report_file = report_file;
+      if (auto st = write_file_atomic(*report_file, d.report.dump(2) + "\n"); !st) {
+        d.record.warnings.push_back("report " + *report_file + " not rewritten: " + st.error().message);
+      }
+    };
     // Planned again: the catalog may have changed since the import was staged.
     auto done = run_import(ctx, job);
+    if (done.not_started) return std::unexpected(*done.not_started);
     if (done.transient) return std::unexpected(*done.transient);
-    if (staged.report_file) {
-      done.record.report_file = staged.report_file;
-      if (auto st = write_file_atomic(*staged.report_file, done.report.dump(2) + "\n"); !st) {
-        done.record.warnings.push_back("report not rewritten: " + st.error().message);
-      }
-      if (auto st = ctx.records.update_import(done.record); !st) return std::unexpected(st.error());
-    }
     return import_json(done.record);
   };
   auto result = co_await ctx.workers.run(std::move(work));

@@ -85,6 +85,25 @@ ImportOutcome plan_outcome(const nlohmann::json& r, ImportRun run) {
                         "; deploy it with: ferryctl import deploy " + id};
 }
 
+/// "changes: moved from ADDRESS; spec /a, /b; refs +uses X (G); attachments ~x" for an
+/// update; "" when there is nothing to say.
+std::string changes_note(const nlohmann::json& c) {
+  if (!c.is_object()) return "";
+  std::vector<std::string> parts;
+  if (const auto& moved = member(c, "moved_from"); moved.is_string()) parts.push_back("moved from " + cell(moved));
+  for (const char* key : {"spec", "refs", "attachments"}) {
+    const auto& list = member(c, key);
+    if (!list.is_array() || list.empty()) continue;
+    std::string part = key;
+    for (size_t i = 0; i < list.size(); ++i) part += (i == 0 ? " " : ", ") + cell(list[i]);
+    parts.push_back(part);
+  }
+  if (parts.empty()) return "";
+  std::string out = "changes: ";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i == 0 ? "" : "; ") + parts[i];
+  return out;
+}
+
 void add_row(Table& table, const nlohmann::json& o) {
   auto action = cell(o, "action");
   auto result = outcome(o);
@@ -94,6 +113,13 @@ void add_row(Table& table, const nlohmann::json& o) {
   const auto& warnings = member(o, "warnings");
   if (warnings.is_array()) {
     for (const auto& w : warnings) notes.push_back("warning: " + cell(w));
+  }
+  if (auto changes = changes_note(member(o, "changes")); !changes.empty()) notes.push_back(changes);
+  if (const auto& overrides = member(o, "overrides"); overrides.is_array()) {
+    for (const auto& v : overrides) {
+      notes.push_back("override " + cell(v, "pointer") + " = " + member(v, "value").dump() + " (by " + cell(v, "by") +
+                      ", " + cell(v, "where") + ")");
+    }
   }
   table.add({action, cell(o, "type"), cell(o, "address"), cell(o, "source_guid"), cell(o, "dest_guid"),
              notes.empty() ? "" : notes.front()});
@@ -117,6 +143,19 @@ int import_file(const Globals& g, const ImportArgs& a) {
   nlohmann::json r;
   if (int rc = call(g, "import", import_request(a), r, fds)) return rc;
   auto result = import_outcome(r, import_run(a));
+  if (!print_json(g, r)) {
+    print_import_objects(std::cout, r);
+    if (result.exit == Exit::ok) std::cout << result.line << '\n';
+  }
+  std::cout.flush();
+  if (result.exit != Exit::ok) std::cerr << "ferryctl: " << result.line << '\n';
+  return static_cast<int>(result.exit);
+}
+
+int import_deploy(const Globals& g, const ImportArgs& a) {
+  nlohmann::json r;
+  if (int rc = call(g, "import.deploy", {{"id", a.id}, {"allow_gap", a.allow_gap}}, r)) return rc;
+  auto result = import_outcome(r, ImportRun::deploy);
   if (!print_json(g, r)) {
     print_import_objects(std::cout, r);
     if (result.exit == Exit::ok) std::cout << result.line << '\n';
@@ -170,6 +209,11 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
   cmd->add_flag("--require-secrets", a.require_secrets, "a missing secret is an error, not a warning");
   cmd->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");
   cmd->add_flag("--partial", a.partial, "deploy what can be deployed (atomic: false)");
+  auto* deploy =
+      cmd->add_subcommand("deploy", "Deploy a staged import, planned again against the catalog as it is now");
+  deploy->add_option("id", a.id, "import id or a unique prefix of 8+ characters")->required();
+  deploy->add_flag("--wait", a.wait, "wait until it has deployed (it always does)");
+  deploy->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");
   cmd->add_subcommand("list", "List imports, newest first");
   cmd->add_subcommand("show", "Show one import with every object's action and reason")
       ->add_option("id", a.id, "import id or a unique prefix of 8+ characters")
@@ -179,6 +223,7 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
 int run_import(const Globals& g, const CLI::App& import, const ImportArgs& a) {
   if (import.got_subcommand("list")) return import_list(g);
   if (import.got_subcommand("show")) return import_show(g, a);
+  if (import.got_subcommand("deploy")) return import_deploy(g, a);
   if (a.file.empty()) {
     std::cerr << "ferryctl: import needs a package FILE, or `list` or `show ID`; see ferryctl import --help\n";
     return static_cast<int>(Exit::usage);

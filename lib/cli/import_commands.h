@@ -1,5 +1,5 @@
-// `ferryctl import FILE | list | show`: deploy a package file into this environment
-// and look at past imports.
+// `ferryctl import FILE | list | show | deploy`: deploy (or stage) a package file into
+// this environment, look at past imports, deploy a staged one.
 #pragma once
 
 #include <iosfwd>
@@ -28,7 +28,8 @@ struct ImportArgs {
   bool require_secrets = false;
   bool allow_gap = false;
   bool partial = false;  ///< atomic: false
-  std::string id;        ///< show: import id or a unique prefix of 8+ characters
+  std::string id;        ///< show, deploy: import id or a unique prefix of 8+ characters
+  bool wait = false;     ///< deploy --wait: accepted; ferryctl always waits for a deploy
 };
 
 /// How far `import FILE` goes: the exit code depends on it.

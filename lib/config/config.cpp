@@ -138,19 +138,22 @@ std::optional<MaintenanceEnd> as_maintenance_end(Document& d, const Node& n) {
 std::optional<WindowKind> as_window_kind(Document& d, const Node& n) {
   return yamlread::as_enum<WindowKind>(d, n, {{"allow", WindowKind::allow}, {"deny", WindowKind::deny}});
 }
-std::optional<WatchMode> as_watch_mode(Document& d, const Node& n) {
-  return yamlread::as_enum<WatchMode>(d, n, {{"deploy", WatchMode::deploy}, {"stage", WatchMode::stage}});
+/// A policy word from its table (config.h), so watch rules and ferryctl agree.
+template <typename E, size_t N>
+std::optional<E> as_policy(Document& d, const Node& n, const PolicyWord<E> (&table)[N]) {
+  auto word = yamlread::as_string(d, n);
+  if (!word) return std::nullopt;
+  if (auto value = policy_value(table, *word)) return value;
+  d.error(n, "expected one of " + policy_words(table) + "; got '" + *word + "'");
+  return std::nullopt;
 }
-std::optional<IdPolicy> as_id_policy(Document& d, const Node& n) {
-  return yamlread::as_enum<IdPolicy>(d, n, {{"keep", IdPolicy::keep}, {"new", IdPolicy::fresh}});
-}
+std::optional<WatchMode> as_watch_mode(Document& d, const Node& n) { return as_policy(d, n, kWatchModeWords); }
+std::optional<IdPolicy> as_id_policy(Document& d, const Node& n) { return as_policy(d, n, kIdPolicyWords); }
 std::optional<NameConflict> as_name_conflict(Document& d, const Node& n) {
-  return yamlread::as_enum<NameConflict>(
-      d, n, {{"fail", NameConflict::fail}, {"skip", NameConflict::skip}, {"overwrite", NameConflict::overwrite}});
+  return as_policy(d, n, kNameConflictWords);
 }
 std::optional<DeletedInTarget> as_deleted_in_target(Document& d, const Node& n) {
-  return yamlread::as_enum<DeletedInTarget>(d, n,
-                                            {{"fail", DeletedInTarget::fail}, {"recreate", DeletedInTarget::recreate}});
+  return as_policy(d, n, kDeletedInTargetWords);
 }
 std::optional<LogLevel> as_log_level(Document& d, const Node& n) {
   return yamlread::as_enum<LogLevel>(d, n,

@@ -74,6 +74,46 @@ enum class IdPolicy { keep, fresh };               ///< YAML: keep | new
 enum class NameConflict { fail, skip, overwrite };
 enum class DeletedInTarget { fail, recreate };
 
+/// One spelling of a policy value. Each policy has one table of these, read by
+/// ferryd.yaml (watch rules) and by the control protocol (`ferryctl import`), so the
+/// two can never spell a policy differently.
+template <typename E>
+struct PolicyWord {
+  std::string_view word;
+  E value;
+};
+
+inline constexpr PolicyWord<WatchMode> kWatchModeWords[] = {{"deploy", WatchMode::deploy}, {"stage", WatchMode::stage}};
+inline constexpr PolicyWord<IdPolicy> kIdPolicyWords[] = {{"keep", IdPolicy::keep}, {"new", IdPolicy::fresh}};
+inline constexpr PolicyWord<NameConflict> kNameConflictWords[] = {
+    {"fail", NameConflict::fail}, {"skip", NameConflict::skip}, {"overwrite", NameConflict::overwrite}};
+inline constexpr PolicyWord<DeletedInTarget> kDeletedInTargetWords[] = {{"fail", DeletedInTarget::fail},
+                                                                        {"recreate", DeletedInTarget::recreate}};
+
+/// The value a table gives word; nullopt when it has none.
+template <typename E, size_t N>
+constexpr std::optional<E> policy_value(const PolicyWord<E> (&table)[N], std::string_view word) {
+  for (const auto& w : table)
+    if (w.word == word) return w.value;
+  return std::nullopt;
+}
+
+/// The word a table gives value (every value has one).
+template <typename E, size_t N>
+constexpr std::string_view policy_word(const PolicyWord<E> (&table)[N], E value) {
+  for (const auto& w : table)
+    if (w.value == value) return w.word;
+  return table[0].word;
+}
+
+/// "keep, new": the words of a table, for messages.
+template <typename E, size_t N>
+std::string policy_words(const PolicyWord<E> (&table)[N]) {
+  std::string out;
+  for (const auto& w : table) out += (out.empty() ? "" : ", ") + std::string(w.word);
+  return out;
+}
+
 struct WatchRule {
   Path dir;                                 ///< required
   std::optional<std::string> window;        ///< an allow window's name

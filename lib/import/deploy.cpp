@@ -120,10 +120,10 @@ Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, con
   catalog::ObjectDraft d;
   d.guid = item.guid;
   d.type = e.type;
-  d.name = e.name;
-  d.folder = e.folder;
+  d.name = item.name;
+  d.folder = item.folder;
   d.spec = FERRY_TRY(detail::package_spec(pkg, e));
-  FERRY_TRY(detail::apply_fills(d.spec, item.fills));
+  FERRY_TRY(detail::apply_values(d.spec, item));
   for (const auto& r : e.refs) {
     auto mapped = guids.find(r.guid);
     d.refs.push_back({mapped == guids.end() ? r.guid : mapped->second, detail::ref_kind(r.kind), ""});

@@ -36,13 +36,14 @@
 namespace ferry::importer {
 
 // ---------------------------------------------------------------------------------
-// Destination values: the secrets file (and, later, the overrides file, which has the
-// same shape plus `type`)
+// Destination values: the secrets file and the overrides file (the same shape; an
+// override may also name a whole type)
 
 /// What a value entry is matched by.
 enum class TargetKind { address, guid, type };
+std::string_view to_string(TargetKind kind);
 
-/// One `{address|guid|type, pointer, value}` entry of a secrets (or overrides) file.
+/// One `{address|guid|type, pointer, value}` entry of a secrets or overrides file.
 struct PointerValue {
   TargetKind target = TargetKind::address;
   std::string key;       ///< canonical address, lower-case GUID or type name
@@ -77,6 +78,31 @@ Expected<Secrets> parse_secrets(const std::string& file_name, std::string_view t
 /// other failure to read it is an io error naming it.
 Expected<Secrets> load_secrets(const std::filesystem::path& path);
 
+/// The destination's overrides file: `overrides: [{address|guid|type, pointer, value}]`,
+/// environment-specific values that are not secret (hosts, buckets, queues), applied
+/// on every import. Immutable once loaded.
+class Overrides {
+ public:
+  Overrides() = default;
+  explicit Overrides(std::vector<PointerValue> entries) : entries_(std::move(entries)) {}
+
+  /// Every entry that applies to the object with this GUID, address and type, one
+  /// per pointer: an entry by GUID wins over one by address, which wins over one by
+  /// type. In file order of the winning entries.
+  std::vector<const PointerValue*> find(std::string_view guid, std::string_view address, std::string_view type) const;
+  const std::vector<PointerValue>& entries() const { return entries_; }
+
+ private:
+  std::vector<PointerValue> entries_;
+};
+
+/// Parses overrides-file text; errors as parse_secrets() reports them, and an entry
+/// may name a `type` instead of an address or GUID.
+Expected<Overrides> parse_overrides(const std::string& file_name, std::string_view text);
+
+/// Reads and parses the file; an absent file means no overrides (PRODUCT.md 11a).
+Expected<Overrides> load_overrides(const std::filesystem::path& path);
+
 // ---------------------------------------------------------------------------------
 // Policy
 
@@ -84,18 +110,38 @@ enum class RequireSecrets { no, yes };
 
 /// The import policies of a watch rule or of `ferryctl import` (defaults: PRODUCT.md 11a).
 struct Policy {
-  /// keep: objects keep their GUIDs. new (fresh): not implemented yet; plan() refuses it.
+  /// keep: objects keep their GUIDs. new (fresh): every object gets a fresh GUID and
+  /// every reference inside the package is rewritten; references to objects outside
+  /// the package keep theirs; the package's deletions do not apply (they name the
+  /// source's GUIDs, which no copy has).
   config::IdPolicy id_policy = config::IdPolicy::keep;
-  /// fail: a name conflict is a `conflict`. skip, overwrite: not implemented yet;
-  /// plan() refuses them.
+  /// Another GUID holds the destination address (or, for unique_name: type, the name):
+  /// fail: `conflict`. skip: the object is not deployed and the package's references
+  /// to it point at the holder. overwrite: the holder is replaced as a whole (spec,
+  /// refs, attachments; its GUID and secrets stay) by the package's object, and the
+  /// package's references to it point at the holder.
   config::NameConflict on_name_conflict = config::NameConflict::fail;
   /// fail: a package GUID deleted here is an `error`; recreate: it is created again.
   config::DeletedInTarget on_deleted_in_target = config::DeletedInTarget::fail;
   /// yes: a secret missing after kept and file values is an `error`, not a warning.
   RequireSecrets require_secrets = RequireSecrets::no;
+  /// A normalised folder ("/copy2"): every imported folder is re-rooted under it
+  /// (/finance becomes /copy2/finance, / becomes /copy2). Deletions are matched by GUID.
+  std::optional<std::string> into;
+  /// Objects to deploy (`--only`) or leave out (`--skip`), each by address (the
+  /// package's or the destination's) or GUID (the package's). Empty only: everything.
+  /// An object not deployed this way is `skip`; an object that needs it fails unless
+  /// the destination already holds it.
+  std::vector<std::string> only;
+  std::vector<std::string> skip;
 
   static Policy from(const config::WatchRule& rule);
 };
+
+/// The policy as reports show it and the control protocol sends it: id_policy,
+/// on_name_conflict, on_deleted_in_target (words of config's tables),
+/// require_secrets, into (null when absent), only and skip (when not empty).
+nlohmann::json policy_json(const Policy& policy);
 
 // ---------------------------------------------------------------------------------
 // Plan
@@ -125,20 +171,45 @@ struct SecretFill {
   nlohmann::json value;
 };
 
+/// An overrides-file value deploy() writes into the object's spec (after the
+/// secrets). Not a secret: plans, reports and ferryctl show it.
+struct OverrideValue {
+  std::string pointer;
+  nlohmann::json value;
+  TargetKind matched_by = TargetKind::address;  ///< which entry won: by guid, address or type
+  std::string where;                            ///< the entry's "file:line:col"
+  friend bool operator==(const OverrideValue&, const OverrideValue&) = default;
+};
+
+/// What an `update` changes in the object stored here (after GUID mapping, --into,
+/// overrides and kept secrets). Secret values never appear, only field names.
+struct Changes {
+  std::optional<std::string> moved_from;  ///< the address here before, when name or folder change
+  std::vector<std::string> spec;          ///< top-level spec fields added, removed or changed: "/host"
+  std::vector<std::string> refs;          ///< "+uses ADDRESS (GUID)", "-contains ADDRESS (GUID)"
+  std::vector<std::string> attachments;   ///< "+name" added, "-name" removed, "~name" new content
+  bool empty() const { return !moved_from && spec.empty() && refs.empty() && attachments.empty(); }
+  friend bool operator==(const Changes&, const Changes&) = default;
+};
+
 enum class ItemKind { object, deletion };
 
 struct PlanItem {
   ItemKind kind = ItemKind::object;
   std::string type;
-  std::string address;      ///< the destination address; a deletion: the address here (the package's when absent)
-  std::string source_guid;  ///< the GUID in the package
-  std::string guid;         ///< the GUID it has here after the import
+  std::string address;  ///< the destination address; a deletion: the address here (the package's when absent)
+  std::string folder;   ///< of the destination address (after --into)
+  std::string name;
+  std::string source_guid;                 ///< the GUID in the package
+  std::string guid;                        ///< the GUID it has here after the import
   std::optional<std::string> guid_before;  ///< the GUID that held it here before the import, if any
   Action action = Action::error;
-  std::string reason;                 ///< why: for error, conflict and skip always; "; "-joined
-  std::vector<std::string> warnings;  ///< e.g. "secret /password not set: add it to the secrets file"
-  std::vector<SecretStatus> secrets;  ///< every secret pointer considered, in manifest order
-  std::vector<SecretFill> fills;      ///< values deploy() sets (kept and from the file)
+  std::string reason;                    ///< why: for error, conflict and skip always; "; "-joined
+  std::vector<std::string> warnings;     ///< e.g. "secret /password not set: add it to the secrets file"
+  std::vector<SecretStatus> secrets;     ///< every secret pointer considered, in manifest order
+  std::vector<SecretFill> fills;         ///< values deploy() sets (kept and from the file)
+  std::vector<OverrideValue> overrides;  ///< overrides-file values deploy() sets, after fills
+  Changes changes;                       ///< update: what differs from the object here
 };
 
 struct Plan {
@@ -148,7 +219,8 @@ struct Plan {
   /// package's `order`. deploy() applies them in this order.
   std::vector<PlanItem> items;
   /// Set when the whole import must be refused before any change (a type unknown or
-  /// not importable here); the objects concerned are `error` items too.
+  /// not importable here, a quota the import would exceed); the objects concerned are
+  /// `error` items too.
   std::optional<std::string> refused;
   /// Every item's warnings as "ADDRESS (GUID): warning", in item order.
   std::vector<std::string> warnings;
@@ -162,10 +234,12 @@ struct Plan {
 
 /// Plans the import of pkg into this environment (rules in docs/import.md). Changes
 /// nothing. Per-object problems are plan items (`error`, `conflict`), not errors;
-/// the Expected fails only for a policy not implemented yet (invalid_argument) or
-/// when the catalog or the package cannot be read (their codes).
+/// the Expected fails only for a bad policy (an `into` that is not a folder, an
+/// --only/--skip entry that names nothing in the package: invalid_argument) or when
+/// the catalog or the package cannot be read (their codes).
 Expected<Plan> plan(const package::VerifiedPackage& pkg, const catalog::Catalog& catalog,
-                    const types::TypeRegistry& types, const Secrets& secrets, const Policy& policy);
+                    const types::TypeRegistry& types, const Secrets& secrets, const Policy& policy,
+                    const Overrides& overrides = Overrides());
 
 // ---------------------------------------------------------------------------------
 // Deploy

@@ -21,9 +21,10 @@ std::map<std::string, const package::ObjectEntry*> objects_by_guid(const package
 /// same object as the manifest entry (guid, type, name, folder). corrupt otherwise.
 Expected<nlohmann::json> package_spec(const package::VerifiedPackage& pkg, const package::ObjectEntry& entry);
 
-/// Sets each fill's value at its pointer in spec; invalid_argument naming the pointer
-/// when the spec's shape does not allow it (e.g. a string where an object is needed).
-Status apply_fills(nlohmann::json& spec, const std::vector<SecretFill>& fills);
+/// Sets the item's secret fills, then its overrides, at their pointers in spec (so an
+/// override wins over a secret at the same place); invalid_argument naming the
+/// pointer when the spec's shape does not allow it (a string where an object is needed).
+Status apply_values(nlohmann::json& spec, const PlanItem& item);
 
 /// The entry's attachments as the catalog stores them: sorted by name.
 std::vector<catalog::Attachment> attachments_of(const package::ObjectEntry& entry);

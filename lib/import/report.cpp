@@ -9,30 +9,20 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string_view id_policy_name(config::IdPolicy p) { return p == config::IdPolicy::keep ? "keep" : "new"; }
-
-std::string_view name_conflict_name(config::NameConflict p) {
-  switch (p) {
-    case config::NameConflict::fail:
-      return "fail";
-    case config::NameConflict::skip:
-      return "skip";
-    case config::NameConflict::overwrite:
-      return "overwrite";
-  }
-  return "fail";
-}
-
-std::string_view deleted_name(config::DeletedInTarget p) {
-  return p == config::DeletedInTarget::fail ? "fail" : "recreate";
-}
+}  // namespace
 
 json policy_json(const Policy& p) {
-  return {{"id_policy", id_policy_name(p.id_policy)},
-          {"on_name_conflict", name_conflict_name(p.on_name_conflict)},
-          {"on_deleted_in_target", deleted_name(p.on_deleted_in_target)},
-          {"require_secrets", p.require_secrets == RequireSecrets::yes}};
+  json out = {{"id_policy", config::policy_word(config::kIdPolicyWords, p.id_policy)},
+              {"on_name_conflict", config::policy_word(config::kNameConflictWords, p.on_name_conflict)},
+              {"on_deleted_in_target", config::policy_word(config::kDeletedInTargetWords, p.on_deleted_in_target)},
+              {"require_secrets", p.require_secrets == RequireSecrets::yes},
+              {"into", p.into ? json(*p.into) : json(nullptr)}};
+  if (!p.only.empty()) out["only"] = p.only;
+  if (!p.skip.empty()) out["skip"] = p.skip;
+  return out;
 }
+
+namespace {
 
 json package_json(const Report& r) {
   if (!r.manifest) return nullptr;
@@ -63,6 +53,13 @@ json identity_json(const Item& i) {
   return o;
 }
 
+json changes_json(const Changes& c) {
+  return {{"moved_from", c.moved_from ? json(*c.moved_from) : json(nullptr)},
+          {"spec", c.spec},
+          {"refs", c.refs},
+          {"attachments", c.attachments}};
+}
+
 void add_plan_details(json& o, const PlanItem& i) {
   json secrets = json::array();
   for (const auto& s : i.secrets) {
@@ -71,6 +68,13 @@ void add_plan_details(json& o, const PlanItem& i) {
   }
   o["secrets"] = std::move(secrets);
   o["warnings"] = i.warnings;
+  json overrides = json::array();
+  for (const auto& v : i.overrides) {
+    overrides.push_back(
+        {{"pointer", v.pointer}, {"value", v.value}, {"by", to_string(v.matched_by)}, {"where", v.where}});
+  }
+  o["overrides"] = std::move(overrides);
+  if (i.action == Action::update) o["changes"] = changes_json(i.changes);
 }
 
 json objects_json(const Report& r) {
@@ -137,6 +141,18 @@ std::string_view to_string(Action action) {
   return "error";
 }
 
+std::string_view to_string(TargetKind kind) {
+  switch (kind) {
+    case TargetKind::address:
+      return "address";
+    case TargetKind::guid:
+      return "guid";
+    case TargetKind::type:
+      return "type";
+  }
+  return "address";
+}
+
 std::string_view to_string(SecretSource source) {
   switch (source) {
     case SecretSource::package:
@@ -187,6 +203,7 @@ Policy Policy::from(const config::WatchRule& rule) {
   p.on_name_conflict = rule.on_name_conflict;
   p.on_deleted_in_target = rule.on_deleted_in_target;
   p.require_secrets = rule.require_secrets ? RequireSecrets::yes : RequireSecrets::no;
+  p.into = rule.into;
   return p;
 }
 

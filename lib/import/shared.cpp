@@ -39,15 +39,18 @@ Expected<nlohmann::json> package_spec(const package::VerifiedPackage& pkg, const
   return std::move(*spec);
 }
 
-Status apply_fills(nlohmann::json& spec, const std::vector<SecretFill>& fills) {
-  for (const auto& f : fills) {
+Status apply_values(nlohmann::json& spec, const PlanItem& item) {
+  auto set = [&spec](const std::string& pointer, const nlohmann::json& value, const char* what) -> Status {
     try {
-      spec[nlohmann::json::json_pointer(f.pointer)] = f.value;
+      spec[nlohmann::json::json_pointer(pointer)] = value;
     } catch (const nlohmann::json::exception&) {
       return fail(Errc::invalid_argument,
-                  "secret " + f.pointer + " cannot be set: the spec has no object or list at that place");
+                  std::string(what) + " " + pointer + " cannot be set: the spec has no object or list at that place");
     }
-  }
+    return {};
+  };
+  for (const auto& f : item.fills) FERRY_TRY(set(f.pointer, f.value, "secret"));
+  for (const auto& o : item.overrides) FERRY_TRY(set(o.pointer, o.value, "override"));
   return {};
 }
 

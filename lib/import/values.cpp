@@ -1,4 +1,4 @@
-// The destination's value files (secrets now, overrides later), read through one key
+// The destination's value files (secrets and overrides), read through one key
 // table like ferryd.yaml: unknown keys refused, every error with its position.
 #include "import/values.h"
 
@@ -171,6 +171,40 @@ Expected<Secrets> load_secrets(const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) return std::unexpected(text.error());
   return parse_secrets(path.string(), *text);
+}
+
+std::vector<const PointerValue*> Overrides::find(std::string_view guid, std::string_view address,
+                                                 std::string_view type) const {
+  auto rank = [](TargetKind k) { return k == TargetKind::guid ? 0 : k == TargetKind::address ? 1 : 2; };
+  std::map<std::string, const PointerValue*> best;  // pointer -> winning entry
+  for (const auto& e : entries_) {
+    bool applies = (e.target == TargetKind::guid && e.key == guid) ||
+                   (e.target == TargetKind::address && e.key == address) ||
+                   (e.target == TargetKind::type && e.key == type);
+    if (!applies) continue;
+    auto [it, fresh] = best.try_emplace(e.pointer, &e);
+    if (!fresh && rank(e.target) < rank(it->second->target)) it->second = &e;
+  }
+  std::vector<const PointerValue*> out;
+  for (const auto& e : entries_) {
+    auto it = best.find(e.pointer);
+    if (it != best.end() && it->second == &e) out.push_back(&e);
+  }
+  return out;
+}
+
+Expected<Overrides> parse_overrides(const std::string& file_name, std::string_view text) {
+  auto values = detail::parse_value_file(detail::kOverridesFile, file_name, text);
+  if (!values) return std::unexpected(values.error());
+  return Overrides(std::move(*values));
+}
+
+Expected<Overrides> load_overrides(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) return Overrides();
+  auto text = read_file(path);
+  if (!text) return std::unexpected(text.error());
+  return parse_overrides(path.string(), *text);
 }
 
 }  // namespace ferry::importer

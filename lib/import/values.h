@@ -1,5 +1,5 @@
 // Private to the import module: the shared reader of the destination's value files,
-// `LIST: [{address|guid[|type], pointer, value}]` (secrets now, overrides later).
+// `LIST: [{address|guid[|type], pointer, value}]` (secrets and overrides).
 #pragma once
 
 #include <string>
@@ -18,6 +18,7 @@ struct ValueFileKind {
 };
 
 inline constexpr ValueFileKind kSecretsFile{"secrets", "secret", false};
+inline constexpr ValueFileKind kOverridesFile{"overrides", "override", true};
 
 /// Parses the text of a value file of that kind; every error, one per line, as
 /// "file:line:col: key.path: message" (invalid_argument). Empty text: no entries.

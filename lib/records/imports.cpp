@@ -16,25 +16,31 @@ namespace {
 
 constexpr detail::IdTable kImports{"imports", "import"};
 
-constexpr std::array<std::string_view, 10> kImportStateNames = {
-    "received",  "waiting_window",     "staged", "deploying", "deployed",
-    "unchanged", "partially_deployed", "failed", "rejected",  "rolled_back"};
+constexpr std::array<std::string_view, 11> kImportStateNames = {
+    "received",           "waiting_window", "staged",   "deploying",   "deployed",           "unchanged",
+    "partially_deployed", "failed",         "rejected", "rolled_back", "waiting_predecessor"};
+
+/// Imports whose package counts as imported here (for duplicates and gaps).
+constexpr const char* kLanded = "('deployed', 'unchanged', 'partially_deployed')";
 
 constexpr std::string_view kInterruptedError = "interrupted: ferryd stopped during the import";
 
 constexpr const char* kColumns =
     "id, package_id, package_name, package_sha256, source_environment, file, origin, user_name, state, "
-    "created_at, ended_at, error, warnings, report_file";
+    "created_at, ended_at, error, warnings, report_file, revision_from, revision_to, previous_package_id, "
+    "package_file, policy";
 
 constexpr const char* kInsertSql =
     "INSERT INTO imports (id, package_id, package_name, package_sha256, source_environment, file, origin, "
-    "user_name, state, created_at, ended_at, error, warnings, report_file) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    "user_name, state, created_at, ended_at, error, warnings, report_file, revision_from, revision_to, "
+    "previous_package_id, package_file, policy) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 constexpr const char* kUpdateSql =
     "UPDATE imports SET package_id = ?2, package_name = ?3, package_sha256 = ?4, source_environment = ?5, "
     "file = ?6, origin = ?7, user_name = ?8, state = ?9, created_at = ?10, ended_at = ?11, error = ?12, "
-    "warnings = ?13, report_file = ?14 WHERE id = ?1";
+    "warnings = ?13, report_file = ?14, revision_from = ?15, revision_to = ?16, previous_package_id = ?17, "
+    "package_file = ?18, policy = ?19 WHERE id = ?1";
 
 std::string strings_json(const std::vector<std::string>& list) { return nlohmann::json(list).dump(); }
 
@@ -57,6 +63,11 @@ void bind_import(SQLite::Statement& q, const ImportRecord& r) {
   q.bind(12, r.error);
   q.bind(13, strings_json(r.warnings));
   if (r.report_file) q.bind(14, *r.report_file);
+  if (r.revision_from) q.bind(15, *r.revision_from);
+  if (r.revision_to) q.bind(16, *r.revision_to);
+  if (r.previous_package_id) q.bind(17, *r.previous_package_id);
+  if (r.package_file) q.bind(18, *r.package_file);
+  q.bind(19, r.policy.dump());
 }
 
 /// Reads a row selected with kColumns (objects are read separately).
@@ -81,6 +92,11 @@ Expected<ImportRecord> read_import(SQLite::Statement& q, const std::filesystem::
   r.error = q.getColumn(11).getString();
   r.warnings = parse_strings(q.getColumn(12).getString());
   if (!q.getColumn(13).isNull()) r.report_file = q.getColumn(13).getString();
+  if (!q.getColumn(14).isNull()) r.revision_from = q.getColumn(14).getInt64();
+  if (!q.getColumn(15).isNull()) r.revision_to = q.getColumn(15).getInt64();
+  if (!q.getColumn(16).isNull()) r.previous_package_id = q.getColumn(16).getString();
+  if (!q.getColumn(17).isNull()) r.package_file = q.getColumn(17).getString();
+  r.policy = nlohmann::json::parse(q.getColumn(18).getString());
   return r;
 }
 
@@ -206,9 +222,30 @@ Expected<std::optional<ImportRecord>> Records::find_import(std::string_view pack
   });
 }
 
+Expected<std::optional<int64_t>> Records::last_imported_revision(std::string_view source_environment) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::optional<int64_t>> {
+    SQLite::Statement q(
+        db, std::string("SELECT MAX(revision_to) FROM imports WHERE source_environment = ? AND state IN ") + kLanded);
+    q.bind(1, std::string(source_environment));
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::optional<int64_t>();
+    return std::optional<int64_t>(q.getColumn(0).getInt64());
+  });
+}
+
+Expected<bool> Records::package_imported(std::string_view package_id) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<bool> {
+    SQLite::Statement q(db,
+                        std::string("SELECT 1 FROM imports WHERE package_id = ? AND state IN ") + kLanded + " LIMIT 1");
+    q.bind(1, std::string(package_id));
+    return q.executeStep();
+  });
+}
+
 Expected<std::vector<std::string>> Records::fail_interrupted_imports() {
   return rep_->locked([&](SQLite::Database& db) -> Expected<std::vector<std::string>> {
-    constexpr const char* kWhere = " WHERE state IN ('received', 'waiting_window', 'deploying')";
+    // A package that waited for its predecessor is still in its watched folder and
+    // is taken again (as a new import) when ferryd starts.
+    constexpr const char* kWhere = " WHERE state IN ('received', 'waiting_window', 'deploying', 'waiting_predecessor')";
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement select(db, std::string("SELECT id FROM imports") + kWhere + " ORDER BY created_at, rowid");
     std::vector<std::string> ids;

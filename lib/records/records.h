@@ -88,9 +88,10 @@ struct PackageFilter {
   size_t limit = 1000;
 };
 
-/// An import's lifecycle (PRODUCT.md section 5). `unchanged`: the package (or a
-/// duplicate of it) was already deployed and nothing changed. The strings are stored
-/// and shown to operators.
+/// An import's lifecycle (PRODUCT.md sections 5 and 8). `unchanged`: the package (or a
+/// duplicate of it) was already deployed and nothing changed. `waiting_predecessor`:
+/// an incremental package in a watched folder waits for the package before it. The
+/// strings are stored and shown to operators.
 enum class ImportState {
   received,
   waiting_window,
@@ -101,7 +102,8 @@ enum class ImportState {
   partially_deployed,
   failed,
   rejected,
-  rolled_back
+  rolled_back,
+  waiting_predecessor
 };
 
 std::string_view to_string(ImportState state);
@@ -130,9 +132,14 @@ struct ImportRecord {
   TimePoint created_at;
   std::optional<TimePoint> ended_at;
   std::string error;
-  std::vector<ImportObjectResult> objects;  ///< in plan (deployment) order
-  std::vector<std::string> warnings;        ///< about the package as a whole
-  std::optional<std::string> report_file;   ///< the report.json written for it, if any
+  std::vector<ImportObjectResult> objects;           ///< in plan (deployment) order
+  std::vector<std::string> warnings;                 ///< about the package as a whole
+  std::optional<std::string> report_file;            ///< the report.json written for it, if any
+  std::optional<int64_t> revision_from;              ///< an incremental package's source revisions (from exclusive,
+  std::optional<int64_t> revision_to;                ///< to inclusive); nullopt for other packages
+  std::optional<std::string> previous_package_id;    ///< the package an incremental package builds on
+  std::optional<std::string> package_file;           ///< staged: the package kept for `import deploy`
+  nlohmann::json policy = nlohmann::json::object();  ///< the import policy, as the control protocol sends it
 
   bool operator==(const ImportRecord&) const = default;
 };
@@ -227,6 +234,11 @@ class Records {
   /// with its objects; nullopt if none. A watched folder takes a package once: a later
   /// copy is a duplicate of this one.
   Expected<std::optional<ImportRecord>> find_import(std::string_view package_id, std::string_view sha256) const;
+  /// The highest revision_to of the imports from this source environment that deployed,
+  /// were unchanged or partially deployed; nullopt when none carried a revision range.
+  Expected<std::optional<int64_t>> last_imported_revision(std::string_view source_environment) const;
+  /// Whether a package with this id deployed here (or was unchanged, or partially deployed).
+  Expected<bool> package_imported(std::string_view package_id) const;
   /// On start: imports a crash left received, waiting_window or deploying become failed
   /// with the error "interrupted: ferryd stopped during the import" and ended_at = now
   /// (staged imports keep waiting for `import deploy`). Returns their ids.

@@ -129,6 +129,17 @@ CREATE TABLE job_runs (                -- job history: every due or manual run, 
 );
 CREATE INDEX job_runs_by_job ON job_runs (job, seq);
 )sql"},
+    // Issue 7 (import gaps): the revision range of an incremental package and the
+    // package it builds on, so a later package can tell whether one is missing.
+    {5, R"sql(
+ALTER TABLE imports ADD COLUMN revision_from INTEGER;        -- NULL: the package has no revision range
+ALTER TABLE imports ADD COLUMN revision_to INTEGER;
+ALTER TABLE imports ADD COLUMN previous_package_id TEXT;
+CREATE INDEX imports_by_source ON imports (source_environment, state);
+-- Issue 7 (staged imports): where the package is kept and the policy to deploy it with.
+ALTER TABLE imports ADD COLUMN package_file TEXT;
+ALTER TABLE imports ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';   -- JSON, as `ferryctl import` sends it
+)sql"},
 };
 
 constexpr std::array<const char*, 23> kPackageColumns = {

@@ -240,6 +240,11 @@ Status check(const config::Config& config) {
   } else {
     for (const auto& e : jobs::merge({}, std::move(*loads)).errors()) problems += e + "\n";
   }
+  // Read on every import; a mistake there would otherwise show only when a package arrives.
+  if (auto secrets = importer::load_secrets(config.secrets); !secrets) problems += secrets.error().message + "\n";
+  if (auto overrides = importer::load_overrides(config.overrides); !overrides) {
+    problems += overrides.error().message + "\n";
+  }
   if (!problems.empty()) {
     problems.pop_back();
     return fail(Errc::invalid_argument, problems);

@@ -10,6 +10,7 @@
 
 #include <mutex>
 
+#include "server/notify.h"
 #include "util/fd.h"
 #include "util/guid.h"
 #include "util/sha256.h"
@@ -95,6 +96,15 @@ Expected<std::string> file_sha256(const std::filesystem::path& file) {
   return sha256_fd(fd.get());
 }
 
+/// "1h", "90s": a watch rule's duration as ferryd.yaml writes it.
+std::string format_duration(std::chrono::seconds d) {
+  const int64_t n = d.count();
+  if (n > 0 && n % 86400 == 0) return std::to_string(n / 86400) + "d";
+  if (n > 0 && n % 3600 == 0) return std::to_string(n / 3600) + "h";
+  if (n > 0 && n % 60 == 0) return std::to_string(n / 60) + "m";
+  return std::to_string(n) + "s";
+}
+
 std::string daemon_user() {
   auto uid = ::geteuid();
   if (const passwd* pw = ::getpwuid(uid); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
@@ -102,6 +112,25 @@ std::string daemon_user() {
 }
 
 }  // namespace
+
+Expected<std::optional<std::string>> find_gap(Context& ctx, const package::Manifest& m) {
+  if (!m.revisions || m.revisions->from <= 0) return std::optional<std::string>();
+  if (m.previous_package_id && FERRY_TRY(ctx.records.package_imported(*m.previous_package_id))) {
+    return std::optional<std::string>();
+  }
+  const auto& env = m.source.environment;
+  auto last = FERRY_TRY(ctx.records.last_imported_revision(env));
+  if (last && *last >= m.revisions->from) return std::optional<std::string>();
+  const int64_t first_missing = last.value_or(0) + 1;
+  std::string text = "package " + m.name + " (" + m.package_id + ") from environment " + env +
+                     " covers source revisions " + std::to_string(m.revisions->from + 1) + ".." +
+                     std::to_string(m.revisions->to) + ", but ";
+  text += last ? "the last package imported here from " + env + " ends at revision " + std::to_string(*last)
+               : "no incremental package from " + env + " was imported here";
+  text += ": revisions " + std::to_string(first_missing) + ".." + std::to_string(m.revisions->from) + " are missing";
+  if (m.previous_package_id) text += " (the package before it is " + *m.previous_package_id + ")";
+  return std::optional<std::string>(std::move(text));
+}
 
 ImportDone run_import(Context& ctx, const ImportJob& job) {
   ImportDone done;
@@ -118,13 +147,15 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
 
   std::lock_guard lock(ctx.deploy_mutex);
   // Every way out below goes through finish(), while the plan and result it points to live.
-  auto finish = [&](records::ImportState state) {
+  auto finish = [&](records::ImportState state, const nlohmann::json& amend = nlohmann::json::object()) {
     rec.state = state;
     rec.ended_at = ctx.clock.now();
     report.finished_at = *rec.ended_at;
     done.report = importer::report_json(report);
+    done.report.update(amend);
     if (done.planned_only) return;
-    auto stored = ctx.records.insert_import(rec);
+    if (job.file_away) job.file_away(done);
+    auto stored = job.recorded == Recorded::yes ? ctx.records.update_import(rec) : ctx.records.insert_import(rec);
     if (!stored) spdlog::error("import {}: cannot record it: {}", rec.id, stored.error().message);
     done.stored = stored.has_value();
   };
@@ -140,6 +171,16 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   };
 
   if (ctx.stopping.stop_requested()) return transient(Error{Errc::cancelled, "ferryd is stopping"});
+  if (job.recorded == Recorded::yes && job.only_from) {
+    // Checked under the lock: two `import deploy` of one staged import deploy it once.
+    auto now = ctx.records.import(rec.id);
+    if (!now) return transient(now.error());
+    if (now->state != *job.only_from) {
+      done.not_started = Error{Errc::conflict, "import " + rec.id + " is " + std::string(records::to_string(now->state)) +
+                                                   ", not " + std::string(records::to_string(*job.only_from))};
+      return done;
+    }
+  }
   auto sha = file_sha256(job.package);
   if (!sha) return transient(sha.error());
   rec.package_sha256 = *sha;
@@ -166,6 +207,11 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   rec.source_environment = manifest.source.environment;
   report.manifest = &manifest;
   done.planned_only = job.step == ImportStep::plan_only;
+  if (manifest.revisions) {
+    rec.revision_from = manifest.revisions->from;
+    rec.revision_to = manifest.revisions->to;
+  }
+  rec.previous_package_id = manifest.previous_package_id;
 
   if (job.duplicates == Duplicates::skip) {
     auto dup = ctx.records.find_import(manifest.package_id, *sha);
@@ -178,23 +224,40 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
         o.reason = "duplicate of import " + first.id;
         rec.objects.push_back(std::move(o));
       }
-      finish(records::ImportState::unchanged);
-      done.report["state"] = "unchanged";
-      done.report["duplicate_of"] = first.id;
+      finish(records::ImportState::unchanged, {{"state", "unchanged"}, {"duplicate_of", first.id}});
       return done;
     }
   }
   if (job.refuse) return failed(Error{Errc::invalid_argument, *job.refuse});
 
+  auto gap = find_gap(ctx, manifest);
+  if (!gap) return is_transient(gap.error()) ? transient(gap.error()) : failed(gap.error());
+  if (*gap && job.gaps == Gaps::allow) {
+    rec.warnings.push_back("gap allowed (--allow-gap): " + **gap);
+  } else if (*gap && job.gaps == Gaps::wait) {
+    rec.error = "waiting for its predecessor: " + **gap;
+    done.waiting = true;
+    finish(records::ImportState::waiting_predecessor);
+    return done;
+  } else if (*gap) {
+    return failed(Error{Errc::conflict, "refused: " + **gap + "; " + job.gap_advice});
+  }
+
+  rec.package_file = job.package.string();
+  rec.policy = importer::policy_json(job.policy);
+  if (rec.policy.value("into", nlohmann::json()).is_null()) rec.policy.erase("into");
+
   auto secrets = importer::load_secrets(ctx.config.secrets);
   if (!secrets) return is_transient(secrets.error()) ? transient(secrets.error()) : failed(secrets.error());
-  auto plan = importer::plan(*pkg, ctx.catalog, ctx.types, *secrets, job.policy);
+  auto overrides = importer::load_overrides(ctx.config.overrides);
+  if (!overrides) return is_transient(overrides.error()) ? transient(overrides.error()) : failed(overrides.error());
+  auto plan = importer::plan(*pkg, ctx.catalog, ctx.types, *secrets, job.policy, *overrides);
   if (!plan) return is_transient(plan.error()) ? transient(plan.error()) : failed(plan.error());
   report.plan = &*plan;
   rec.objects = objects_of(*plan, nullptr);
-  rec.warnings = plan->warnings;
+  rec.warnings.insert(rec.warnings.end(), plan->warnings.begin(), plan->warnings.end());
   if (plan->refused) rec.error = *plan->refused;
-  if (job.step == ImportStep::plan_only) {
+  if (job.step != ImportStep::deploy) {
     finish(plan->ok() ? records::ImportState::staged : records::ImportState::failed);
     return done;
   }
@@ -234,6 +297,11 @@ nlohmann::json import_json(const records::ImportRecord& r) {
           {"error", r.error},
           {"warnings", r.warnings},
           {"report_file", r.report_file ? nlohmann::json(*r.report_file) : nlohmann::json(nullptr)},
+          {"policy", r.policy},
+          {"revisions", r.revision_to ? nlohmann::json{{"from", r.revision_from.value_or(0)}, {"to", *r.revision_to}}
+                                      : nlohmann::json(nullptr)},
+          {"previous_package_id",
+           r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
           {"objects", std::move(objects)}};
 }
 
@@ -242,9 +310,20 @@ nlohmann::json import_json(const records::ImportRecord& r) {
 
 namespace {
 
-// Worker: imports one file of a watched folder and files it away with its report.
-void take_file(Context& ctx, const config::WatchRule& rule, const std::filesystem::path& file) {
+/// What a watched file's import came to, for the event loop.
+struct Taken {
+  bool waiting = false;  ///< held in the folder for its predecessor
+  bool landed = false;   ///< deployed or unchanged: a waiting package may follow now
+  std::string import_id;
+};
+
+// Worker: imports one file of a watched folder and files it away with its report,
+// unless it waits for its predecessor (then it stays where it is).
+Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesystem::path& file,
+                const std::string& waiting_id, Gaps gaps) {
   ImportJob job;
+  job.id = waiting_id;
+  job.recorded = waiting_id.empty() ? Recorded::no : Recorded::yes;
   job.package = file;
   job.file = file.string();
   job.origin = "watch:" + rule.dir.string();
@@ -252,29 +331,47 @@ void take_file(Context& ctx, const config::WatchRule& rule, const std::filesyste
   job.policy = importer::Policy::from(rule);
   job.unsigned_packages = rule.allow_unsigned ? package::UnsignedPolicy::allow : package::UnsignedPolicy::refuse;
   job.duplicates = Duplicates::skip;
-  if (rule.mode == config::WatchMode::stage) job.refuse = "mode: stage is not available yet";
+  job.gaps = gaps;
+  job.gap_advice = "waited " + format_duration(rule.gap_timeout) +
+                   " (gap_timeout) for it; deliver the missing package and then this one again, or import this one "
+                   "with ferryctl import --allow-gap";
+  if (rule.mode == config::WatchMode::stage) job.step = ImportStep::stage;
+  // Files the package and its report before the record is stored (under the deploy
+  // lock), so the record names where they went as soon as the report can be seen.
+  job.file_away = [&file, &rule](ImportDone& d) {
+    auto& r = d.record;
+    if (r.state == records::ImportState::waiting_predecessor) return;  // stays in the folder
+    const bool keep = r.state == records::ImportState::deployed || r.state == records::ImportState::unchanged ||
+                      r.state == records::ImportState::staged;
+    auto moved = watch::move_to(file, keep ? watch::Outcome::processed : watch::Outcome::failed,
+                                d.report.dump(2) + "\n");
+    if (!moved) {
+      spdlog::error("watch {}: import {} of {}: {}", rule.dir.string(), r.id, file.filename().string(),
+                    moved.error().message);
+      return;
+    }
+    r.report_file = moved->report.string();
+    r.package_file = moved->package.string();
+  };
   auto done = run_import(ctx, job);
+  Taken taken;
+  taken.import_id = done.record.id;
   if (done.transient) {
     spdlog::warn("watch {}: {} left in place: {}", rule.dir.string(), file.filename().string(),
                  done.transient->message);
-    return;
+    return taken;
   }
   auto& rec = done.record;
   auto state = rec.state;
-  auto outcome = state == records::ImportState::deployed || state == records::ImportState::unchanged
-                     ? watch::Outcome::processed
-                     : watch::Outcome::failed;
-  auto text = done.report.dump(2) + "\n";
-  auto moved = watch::move_to(file, outcome, text);
-  if (!moved) {
-    spdlog::error("watch {}: import {} of {}: {}", rule.dir.string(), rec.id, file.filename().string(),
-                  moved.error().message);
-  } else {
-    rec.report_file = moved->report.string();
-    if (done.stored) {
-      if (auto st = ctx.records.update_import(rec); !st) spdlog::error("import {}: {}", rec.id, st.error().message);
-    }
+  if (done.waiting) {
+    spdlog::info("watch {}: import {} of {} waits (up to {}) for its predecessor: {}", rule.dir.string(), rec.id,
+                 file.filename().string(), format_duration(rule.gap_timeout), rec.error);
+    notify_status("waiting_predecessor: " + file.string() + ": " + rec.error);
+    taken.waiting = true;
+    return taken;
   }
+  taken.landed = state == records::ImportState::deployed || state == records::ImportState::unchanged;
+  auto text = done.report.dump(2) + "\n";
   if (rule.reports_to) {
     auto name = file.filename().string();
     if (name.size() > 4 && name.ends_with(".zip")) name.resize(name.size() - 4);
@@ -286,6 +383,7 @@ void take_file(Context& ctx, const config::WatchRule& rule, const std::filesyste
   spdlog::info("watch {}: import {} of {} ({}): {}{}{}", rule.dir.string(), rec.id, file.filename().string(),
                rec.package_name.empty() ? "unverified" : rec.package_name, records::to_string(state),
                rec.error.empty() ? "" : ": ", rec.error);
+  return taken;
 }
 
 }  // namespace
@@ -309,7 +407,7 @@ void Handoff::start() {
       boost::asio::co_spawn(ctx->loop, std::move(task), boost::asio::detached);
     };
     auto on_ready = [this, r](std::filesystem::path file) {
-      auto task = take(r, std::move(file));
+      auto task = take(r, std::move(file), Attempt::first);
       boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
     };
     auto on_error = [r](const Error& e) { spdlog::warn("watch {}: {}", r->dir.string(), e.message); };
@@ -322,18 +420,61 @@ void Handoff::start() {
 }
 
 void Handoff::stop() {
+  stopped_ = true;
   for (auto& w : watchers_) w->stop();
+  for (auto& [file, w] : waiting_) w.timer->cancel();
 }
 
-boost::asio::awaitable<void> Handoff::take(const config::WatchRule* rule, std::filesystem::path file) {
+boost::asio::awaitable<void> Handoff::take(const config::WatchRule* rule, std::filesystem::path file,
+                                           Attempt attempt) {
   Context* ctx = &ctx_;
-  auto job = [ctx, rule, file] {
-    take_file(*ctx, *rule, file);
-    return true;
-  };
-  auto finished = co_await ctx_.workers.run(std::move(job));
-  (void)finished;
+  std::string waiting_id;
+  bool expired = attempt == Attempt::expired;
+  if (auto w = waiting_.find(file); w != waiting_.end()) {
+    w->second.expired = w->second.expired || expired;
+    if (w->second.trying) co_return;  // the running attempt looks again when it returns
+    w->second.trying = true;
+    waiting_id = w->second.import_id;
+    expired = w->second.expired;
+  }
+  const Gaps gaps = expired ? Gaps::refuse : Gaps::wait;
+  auto job = [ctx, rule, file, waiting_id, gaps] { return take_file(*ctx, *rule, file, waiting_id, gaps); };
+  auto taken = co_await ctx_.workers.run(std::move(job));
+  if (stopped_) co_return;
+  if (taken.waiting) {
+    auto [it, fresh] = waiting_.try_emplace(file);
+    Waiting& w = it->second;
+    w.trying = false;
+    if (w.expired) {  // ran out while this attempt was running
+      auto task = take(rule, file, Attempt::expired);
+      boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+    } else if (fresh) {
+      // The deadline counts from the first time the package waited, not from retries.
+      w.rule = rule;
+      w.import_id = taken.import_id;
+      w.timer = std::make_unique<boost::asio::steady_timer>(ctx_.loop, rule->gap_timeout);
+      w.timer->async_wait([this, rule, file](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        auto task = take(rule, file, Attempt::expired);
+        boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+      });
+    }
+    co_return;
+  }
+  if (auto w = waiting_.find(file); w != waiting_.end()) {
+    w->second.timer->cancel();
+    waiting_.erase(w);
+  }
+  if (taken.landed) retry_waiting();
   co_return;
+}
+
+void Handoff::retry_waiting() {
+  for (auto& [file, w] : waiting_) {
+    if (w.trying) continue;
+    auto task = take(w.rule, file, Attempt::again);
+    boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+  }
 }
 
 }  // namespace ferry::server

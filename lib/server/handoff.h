@@ -10,9 +10,12 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,10 +29,20 @@
 
 namespace ferry::server {
 
-/// Stop after planning (dry run: nothing is stored), or deploy.
-enum class ImportStep { plan_only, deploy };
+/// Stop after planning (dry run: nothing is stored), after planning with the import
+/// stored as `staged` (the package kept for `import deploy`), or deploy.
+enum class ImportStep { plan_only, stage, deploy };
 /// Whether a package already deployed here (same id and SHA-256) is taken again.
 enum class Duplicates { import_again, skip };
+/// An incremental package whose revision range leaves a gap after the last package
+/// imported here from its source environment: refused (`ferryctl import`), left
+/// waiting for its predecessor (watched folders), or deployed anyway (`--allow-gap`).
+enum class Gaps { refuse, wait, allow };
+/// Whether ImportJob::id is recorded already (a package that waited for its
+/// predecessor): its record is then updated, not inserted.
+enum class Recorded { no, yes };
+
+struct ImportDone;
 
 /// One import, as asked for by ferryctl or a watch rule.
 struct ImportJob {
@@ -43,9 +56,23 @@ struct ImportJob {
   ImportStep step = ImportStep::deploy;
   Duplicates duplicates = Duplicates::import_again;
   std::optional<std::string> refuse;  ///< after verification: fail the import with this reason
+  Gaps gaps = Gaps::refuse;
+  Recorded recorded = Recorded::no;
+  /// Gaps::refuse: why the import refuses a gap, after the missing range (the
+  /// watcher says how long it waited).
+  std::string gap_advice = "import the missing package first, or import this one with --allow-gap";
+  /// Recorded::yes: the state the record must still have once the lock is held
+  /// (`import deploy`: staged); otherwise nothing happens and ImportDone::not_started says why.
+  std::optional<records::ImportState> only_from;
+  /// Called under the deploy lock once the report is made and before the record is
+  /// stored (not for plan_only): a watched folder files the package and its report
+  /// here, so nobody sees the report before the record that names where they went.
+  std::function<void(ImportDone&)> file_away;
 };
 
 struct ImportDone {
+  /// ImportJob::only_from did not hold: nothing was done or recorded.
+  std::optional<Error> not_started;
   /// Set when a failure worth retrying stopped the import (io, unavailable,
   /// cancelled, ferryd stopping): nothing was recorded and record/report are empty.
   std::optional<Error> transient;
@@ -53,11 +80,20 @@ struct ImportDone {
   nlohmann::json report;  ///< importer::report_json
   bool planned_only = false;  ///< a dry run that reached the plan (record not stored)
   bool stored = false;        ///< record was inserted into records
+  bool waiting = false;       ///< Gaps::wait and the predecessor is missing: recorded waiting_predecessor
 };
 
-/// Worker: verifies, plans and (unless plan_only) deploys one package, under
+/// Worker: verifies, plans and (for ImportStep::deploy) deploys one package, under
 /// ctx.deploy_mutex, and stores the ImportRecord (not for plan_only or transient).
+/// Once planned, the record keeps job.package as its package_file (a staged import
+/// is deployed from it) and the policy.
 ImportDone run_import(Context& ctx, const ImportJob& job);
+
+/// The gap an incremental package leaves after what was imported here from its source
+/// environment ("... revisions 6..10 are missing ..."); nullopt when there is none:
+/// not incremental, starting from revision 0, building on a package imported here,
+/// or starting at or before the last revision imported from that source. Worker.
+Expected<std::optional<std::string>> find_gap(Context& ctx, const package::Manifest& manifest);
 
 /// The import record as the control protocol sends it (lib/cli/import_commands.cpp).
 nlohmann::json import_json(const records::ImportRecord& record);
@@ -76,10 +112,26 @@ class Handoff {
   void stop();
 
  private:
-  boost::asio::awaitable<void> take(const config::WatchRule* rule, std::filesystem::path file);
+  /// Whether a waiting package is tried again (its predecessor may have landed) or
+  /// its gap_timeout ran out (it fails now).
+  enum class Attempt { first, again, expired };
+  boost::asio::awaitable<void> take(const config::WatchRule* rule, std::filesystem::path file, Attempt attempt);
+  /// Event loop: after an import landed, every waiting package is tried again.
+  void retry_waiting();
+
+  /// A package held in its watched folder until its predecessor lands or gap_timeout.
+  struct Waiting {
+    const config::WatchRule* rule = nullptr;
+    std::string import_id;
+    std::unique_ptr<boost::asio::steady_timer> timer;  ///< fires at gap_timeout
+    bool trying = false;                               ///< a take() of it is running
+    bool expired = false;                              ///< gap_timeout ran out: the next attempt fails it
+  };
 
   Context& ctx_;
   std::vector<std::unique_ptr<watch::FolderWatcher>> watchers_;
+  std::map<std::filesystem::path, Waiting> waiting_;  ///< by file; event loop only
+  bool stopped_ = false;
 };
 
 }  // namespace ferry::server

@@ -68,6 +68,10 @@ TEST(CliImport, ListAndShowAreSubcommands) {
   auto show = parse({"import", "show", "7e57c0de"});
   EXPECT_EQ(show->args.id, "7e57c0de");
   EXPECT_TRUE(show->args.file.empty());
+  auto deploy = parse({"import", "deploy", "7e57c0de", "--wait", "--allow-gap"});
+  EXPECT_TRUE(deploy->app.get_subcommand("import")->got_subcommand("deploy"));
+  EXPECT_EQ(deploy->args.id, "7e57c0de");
+  EXPECT_TRUE(deploy->args.allow_gap);
 }
 
 TEST(CliImport, UsageErrors) {
@@ -75,6 +79,26 @@ TEST(CliImport, UsageErrors) {
   EXPECT_THROW(parse({"import", "x.zip", "--on-name-conflict", "rename"}), CLI::ValidationError);
   EXPECT_THROW(parse({"import", "x.zip", "--dry-run", "--stage"}), CLI::ExcludesError);
   EXPECT_THROW(parse({"import", "show"}), CLI::RequiredError);
+}
+
+TEST(CliImport, TableShowsWhatAnUpdateChangesAndEachOverride) {
+  auto r = nlohmann::json::parse(R"js({"objects": [
+    {"type": "dataset", "address": "dataset:/f/d", "source_guid": "g-1", "dest_guid": "g-1", "action": "update",
+     "result": "", "reason": "", "warnings": [],
+     "changes": {"moved_from": "dataset:/f/old", "spec": ["/host", "/query"], "refs": ["+uses datasource:/s/a (g-a)"],
+                 "attachments": ["~schema.sql"]},
+     "overrides": [{"pointer": "/host", "value": "db.prod", "by": "address", "where": "o.yaml:2:5"}]},
+    {"type": "dataset", "address": "dataset:/f/e", "source_guid": "g-2", "dest_guid": "g-2", "action": "unchanged",
+     "result": "", "reason": "", "warnings": [], "overrides": []}]})js");
+  std::ostringstream out;
+  print_import_objects(out, r);
+  EXPECT_EQ(out.str(),
+            "ACTION     TYPE     ADDRESS       SOURCE-GUID  DEST-GUID  REASON\n"
+            "update     dataset  dataset:/f/d  g-1          g-1        changes: moved from dataset:/f/old; spec /host, "
+            "/query; refs +uses datasource:/s/a (g-a); attachments ~schema.sql\n"
+            "                                                          override /host = \"db.prod\" (by address, "
+            "o.yaml:2:5)\n"
+            "unchanged  dataset  dataset:/f/e  g-2          g-2        \n");
 }
 
 nlohmann::json sample_import() {

@@ -306,28 +306,13 @@ TEST_F(ImportPlan, ASecretFieldNotRequiredIsStillKept) {
   EXPECT_THAT(item(p, 1).secrets, ElementsAre(SecretStatus{"/password", SecretSource::kept}));
 }
 
-// Policies not implemented yet -----------------------------------------------------
-
-TEST_F(ImportPlan, PoliciesNotImplementedYetAreRefusedClearly) {
-  PackageSpec s;
-  s.add(1, "dataset", "/f", "d");
-  auto pkg = open(s);
-  Policy fresh;
-  fresh.id_policy = config::IdPolicy::fresh;
-  auto p = importer::plan(pkg, *catalog_, types_, {}, fresh);
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().code, Errc::invalid_argument);
-  EXPECT_EQ(p.error().message, "id_policy: new is not implemented yet; import with id_policy: keep");
-  Policy overwrite;
-  overwrite.on_name_conflict = config::NameConflict::overwrite;
-  EXPECT_FALSE(importer::plan(pkg, *catalog_, types_, {}, overwrite));
-}
-
 TEST(ImportPolicy, FromAWatchRule) {
   config::WatchRule rule;
   rule.on_deleted_in_target = config::DeletedInTarget::recreate;
   rule.require_secrets = true;
+  rule.into = "/copy2";
   Policy p = Policy::from(rule);
+  EXPECT_EQ(p.into, "/copy2");
   EXPECT_EQ(p.id_policy, config::IdPolicy::keep);
   EXPECT_EQ(p.on_name_conflict, config::NameConflict::fail);
   EXPECT_EQ(p.on_deleted_in_target, config::DeletedInTarget::recreate);

@@ -72,6 +72,11 @@ ImportRecord every_field_set(TimePoint t) {
   };
   r.warnings = {"package is signed by a key that expires soon"};
   r.report_file = "/srv/in/processed/test-full-20260101-101500-1.report.json";
+  r.revision_from = 120;
+  r.revision_to = 180;
+  r.previous_package_id = "0f8c2b6e-1d2a-4c3b-9e4f-000000000001";
+  r.package_file = "/var/lib/ferry/imports/7e57c0de-1d2a-4c3b-9e4f-5a6b7c8d9e0f.zip";
+  r.policy = {{"id_policy", "new"}, {"into", "/copy2"}, {"only", {"dataset:/finance/orders"}}};
   return r;
 }
 
@@ -190,6 +195,32 @@ TEST(ImportRecords, FindImportReturnsTheFirstSuccessfulImportOfThatPackage) {
   EXPECT_EQ(f.records->find_import("pkg-1", "bb").value()->id, "other-sha");
 }
 
+TEST(ImportRecords, LastImportedRevisionAndImportedPackagesCountOnlyLandedImports) {
+  Fixture f;
+  EXPECT_EQ(f.records->last_imported_revision("test").value(), std::nullopt);
+  auto with_range = [&](std::string id, ImportState state, std::string package, int64_t from, int64_t to,
+                        std::string source = "test") {
+    ImportRecord r = f.add(id, ImportState::received, package);
+    r.state = state;
+    r.source_environment = std::move(source);
+    r.revision_from = from;
+    r.revision_to = to;
+    r.previous_package_id = "before-" + package;
+    ASSERT_TRUE(f.records->update_import(r));
+    EXPECT_EQ(f.records->import(id).value(), r);
+  };
+  with_range("a", ImportState::deployed, "p1", 0, 10);
+  with_range("b", ImportState::failed, "p3", 20, 30);
+  with_range("c", ImportState::waiting_predecessor, "p4", 30, 40);
+  with_range("d", ImportState::deployed, "p9", 0, 99, "other");
+  EXPECT_EQ(f.records->last_imported_revision("test").value(), 10);
+  with_range("e", ImportState::partially_deployed, "p2", 10, 20);
+  EXPECT_EQ(f.records->last_imported_revision("test").value(), 20);
+  EXPECT_TRUE(f.records->package_imported("p2").value());
+  EXPECT_FALSE(f.records->package_imported("p3").value());
+  EXPECT_FALSE(f.records->package_imported("p4").value());
+}
+
 TEST(ImportRecords, InterruptedImportsBecomeFailed) {
   Fixture f;
   f.add("received", ImportState::received);
@@ -197,9 +228,10 @@ TEST(ImportRecords, InterruptedImportsBecomeFailed) {
   f.add("deploying", ImportState::deploying);
   auto staged = f.add("staged", ImportState::staged);
   auto deployed = f.add("deployed", ImportState::deployed);
+  f.add("predecessor", ImportState::waiting_predecessor);
   auto failed = f.records->fail_interrupted_imports();
   ASSERT_TRUE(failed) << failed.error().message;
-  EXPECT_EQ(*failed, (std::vector<std::string>{"received", "waiting", "deploying"}));
+  EXPECT_EQ(*failed, (std::vector<std::string>{"received", "waiting", "deploying", "predecessor"}));
   auto r = f.records->import("deploying").value();
   EXPECT_EQ(r.state, ImportState::failed);
   EXPECT_EQ(r.error, "interrupted: ferryd stopped during the import");

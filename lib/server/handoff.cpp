@@ -4,13 +4,14 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <spdlog/spdlog.h>
 
 #include <mutex>
 
 #include "server/notify.h"
+#include "server/scheduler.h"
 #include "util/fd.h"
 #include "util/guid.h"
 #include "util/sha256.h"
@@ -176,8 +177,9 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
     auto now = ctx.records.import(rec.id);
     if (!now) return transient(now.error());
     if (now->state != *job.only_from) {
-      done.not_started = Error{Errc::conflict, "import " + rec.id + " is " + std::string(records::to_string(now->state)) +
-                                                   ", not " + std::string(records::to_string(*job.only_from))};
+      done.not_started =
+          Error{Errc::conflict, "import " + rec.id + " is " + std::string(records::to_string(now->state)) + ", not " +
+                                    std::string(records::to_string(*job.only_from))};
       return done;
     }
   }
@@ -189,8 +191,8 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   options.trust = ctx.trust;
   options.unsigned_packages = job.unsigned_packages;
   options.expected_engine = ctx.config.environment.engine;
-  options.limits = package::Limits{ctx.config.limits.max_entries, ctx.config.limits.max_expanded_bytes,
-                                   ctx.config.limits.max_ratio};
+  options.limits =
+      package::Limits{ctx.config.limits.max_entries, ctx.config.limits.max_expanded_bytes, ctx.config.limits.max_ratio};
   options.stop = ctx.stopping;
   auto pkg = package::open_package(job.package, options);
   if (!pkg) {
@@ -283,26 +285,26 @@ nlohmann::json import_json(const records::ImportRecord& r) {
                        {"reason", o.reason},
                        {"warnings", o.warnings}});
   }
-  return {{"id", r.id},
-          {"package_id", r.package_id},
-          {"package_name", r.package_name},
-          {"package_sha256", r.package_sha256},
-          {"source_environment", r.source_environment},
-          {"file", r.file},
-          {"origin", r.origin},
-          {"user", r.user},
-          {"state", records::to_string(r.state)},
-          {"created_at", format_rfc3339(r.created_at)},
-          {"ended_at", r.ended_at ? nlohmann::json(format_rfc3339(*r.ended_at)) : nlohmann::json(nullptr)},
-          {"error", r.error},
-          {"warnings", r.warnings},
-          {"report_file", r.report_file ? nlohmann::json(*r.report_file) : nlohmann::json(nullptr)},
-          {"policy", r.policy},
-          {"revisions", r.revision_to ? nlohmann::json{{"from", r.revision_from.value_or(0)}, {"to", *r.revision_to}}
-                                      : nlohmann::json(nullptr)},
-          {"previous_package_id",
-           r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
-          {"objects", std::move(objects)}};
+  return {
+      {"id", r.id},
+      {"package_id", r.package_id},
+      {"package_name", r.package_name},
+      {"package_sha256", r.package_sha256},
+      {"source_environment", r.source_environment},
+      {"file", r.file},
+      {"origin", r.origin},
+      {"user", r.user},
+      {"state", records::to_string(r.state)},
+      {"created_at", format_rfc3339(r.created_at)},
+      {"ended_at", r.ended_at ? nlohmann::json(format_rfc3339(*r.ended_at)) : nlohmann::json(nullptr)},
+      {"error", r.error},
+      {"warnings", r.warnings},
+      {"report_file", r.report_file ? nlohmann::json(*r.report_file) : nlohmann::json(nullptr)},
+      {"policy", r.policy},
+      {"revisions", r.revision_to ? nlohmann::json{{"from", r.revision_from.value_or(0)}, {"to", *r.revision_to}}
+                                  : nlohmann::json(nullptr)},
+      {"previous_package_id", r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
+      {"objects", std::move(objects)}};
 }
 
 // ---------------------------------------------------------------------------------
@@ -343,8 +345,8 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
     if (r.state == records::ImportState::waiting_predecessor) return;  // stays in the folder
     const bool keep = r.state == records::ImportState::deployed || r.state == records::ImportState::unchanged ||
                       r.state == records::ImportState::staged;
-    auto moved = watch::move_to(file, keep ? watch::Outcome::processed : watch::Outcome::failed,
-                                d.report.dump(2) + "\n");
+    auto moved =
+        watch::move_to(file, keep ? watch::Outcome::processed : watch::Outcome::failed, d.report.dump(2) + "\n");
     if (!moved) {
       spdlog::error("watch {}: import {} of {}: {}", rule.dir.string(), r.id, file.filename().string(),
                     moved.error().message);
@@ -406,10 +408,7 @@ void Handoff::start() {
       auto task = ctx->workers.run(std::move(fn));
       boost::asio::co_spawn(ctx->loop, std::move(task), boost::asio::detached);
     };
-    auto on_ready = [this, r](std::filesystem::path file) {
-      auto task = take(r, std::move(file), Attempt::first);
-      boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
-    };
+    auto on_ready = [this, r](std::filesystem::path file) { offer(r, std::move(file)); };
     auto on_error = [r](const Error& e) { spdlog::warn("watch {}: {}", r->dir.string(), e.message); };
     auto watcher = std::make_unique<watch::FolderWatcher>(ctx_.loop, rule.dir, options, offload, on_ready, on_error);
     watcher->start();
@@ -423,10 +422,54 @@ void Handoff::stop() {
   stopped_ = true;
   for (auto& w : watchers_) w->stop();
   for (auto& [file, w] : waiting_) w.timer->cancel();
+  for (auto& [rule, h] : held_)
+    if (h.timer) h.timer->cancel();
 }
 
-boost::asio::awaitable<void> Handoff::take(const config::WatchRule* rule, std::filesystem::path file,
-                                           Attempt attempt) {
+void Handoff::offer(const config::WatchRule* rule, std::filesystem::path file) {
+  if (stopped_) return;
+  if (rule->window && ctx_.scheduler != nullptr) {
+    auto status = ctx_.scheduler->windows().status(*rule->window, ctx_.clock.now());
+    if (status && status->state == schedule::Openness::closed) {
+      auto& held = held_[rule];
+      if (std::find(held.files.begin(), held.files.end(), file) == held.files.end()) {
+        spdlog::info("watch {}: {} waits for window {}: {}", rule->dir.string(), file.filename().string(),
+                     *rule->window, status->reason);
+        held.files.push_back(std::move(file));
+      }
+      release(rule);
+      return;
+    }
+  }
+  auto task = take(rule, std::move(file), Attempt::first);
+  boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+}
+
+void Handoff::release(const config::WatchRule* rule) {
+  auto& held = held_[rule];
+  auto now = ctx_.clock.now();
+  auto status = ctx_.scheduler->windows().status(*rule->window, now);
+  if (status && status->state == schedule::Openness::open) {
+    for (auto& file : std::exchange(held.files, {})) {
+      auto task = take(rule, std::move(file), Attempt::first);
+      boost::asio::co_spawn(ctx_.loop, std::move(task), boost::asio::detached);
+    }
+    return;
+  }
+  if (!status || !status->next_open) {
+    spdlog::error("watch {}: window {} does not open within a year; its packages stay in the folder",
+                  rule->dir.string(), *rule->window);
+    return;
+  }
+  if (!held.timer) held.timer = std::make_unique<boost::asio::steady_timer>(ctx_.loop);
+  auto wait = std::chrono::duration_cast<boost::asio::steady_timer::duration>(*status->next_open - now);
+  held.timer->expires_after(std::max(wait, boost::asio::steady_timer::duration::zero()));
+  held.timer->async_wait([this, rule](const boost::system::error_code& ec) {
+    if (!ec && !stopped_) release(rule);
+  });
+}
+
+boost::asio::awaitable<void> Handoff::take(const config::WatchRule* rule, std::filesystem::path file, Attempt attempt) {
   Context* ctx = &ctx_;
   std::string waiting_id;
   bool expired = attempt == Attempt::expired;

@@ -46,11 +46,11 @@ struct ImportDone;
 
 /// One import, as asked for by ferryctl or a watch rule.
 struct ImportJob {
-  std::string id;                  ///< the import id; a new GUID when empty
-  std::filesystem::path package;   ///< the file to open
-  std::string file;                ///< as recorded and reported (the path given, or the watched file)
-  std::string origin;              ///< "ferryctl" or "watch:DIR"
-  std::string user;                ///< owner of created objects, recorded
+  std::string id;                 ///< the import id; a new GUID when empty
+  std::filesystem::path package;  ///< the file to open
+  std::string file;               ///< as recorded and reported (the path given, or the watched file)
+  std::string origin;             ///< "ferryctl" or "watch:DIR"
+  std::string user;               ///< owner of created objects, recorded
   importer::Policy policy;
   package::UnsignedPolicy unsigned_packages = package::UnsignedPolicy::refuse;
   ImportStep step = ImportStep::deploy;
@@ -77,7 +77,7 @@ struct ImportDone {
   /// cancelled, ferryd stopping): nothing was recorded and record/report are empty.
   std::optional<Error> transient;
   records::ImportRecord record;
-  nlohmann::json report;  ///< importer::report_json
+  nlohmann::json report;      ///< importer::report_json
   bool planned_only = false;  ///< a dry run that reached the plan (record not stored)
   bool stored = false;        ///< record was inserted into records
   bool waiting = false;       ///< Gaps::wait and the predecessor is missing: recorded waiting_predecessor
@@ -118,6 +118,18 @@ class Handoff {
   boost::asio::awaitable<void> take(const config::WatchRule* rule, std::filesystem::path file, Attempt attempt);
   /// Event loop: after an import landed, every waiting package is tried again.
   void retry_waiting();
+  /// A package ready in a folder whose rule names a window: taken now if the window is
+  /// open, else held (in memory: the file stays where it is) until it opens.
+  void offer(const config::WatchRule* rule, std::filesystem::path file);
+  /// Takes what a rule holds once its window is open; else re-arms its timer.
+  void release(const config::WatchRule* rule);
+
+  /// Packages held for a closed window, per rule, in arrival order.
+  struct Held {
+    std::vector<std::filesystem::path> files;
+    std::unique_ptr<boost::asio::steady_timer> timer;  ///< fires when the window next opens
+  };
+  std::map<const config::WatchRule*, Held> held_;  ///< event loop only
 
   /// A package held in its watched folder until its predecessor lands or gap_timeout.
   struct Waiting {

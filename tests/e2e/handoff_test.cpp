@@ -3,12 +3,14 @@
 // inotify event), never for time.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
 
 #include "e2e/e2e_fixture.h"
 #include "support/dir_watch.h"
 #include "util/sha256.h"
+#include "util/time.h"
 
 namespace ferry {
 namespace {
@@ -48,7 +50,8 @@ class Handoff : public ::testing::Test {
 
 TEST_F(Handoff, ExportedPackageIsDeployedByThePeerAndTamperedCopyFails) {
   test::DirWatch processed(inbox_ / "processed");
-  auto exported = source_.ctl_json({"export", "--mode", "full", "--name", "handoff", "--to", inbox_.string(), "--wait"});
+  auto exported =
+      source_.ctl_json({"export", "--mode", "full", "--name", "handoff", "--to", inbox_.string(), "--wait"});
   ASSERT_EQ(exported["state"], "succeeded") << exported.dump(2);
   ASSERT_TRUE(processed.wait_for([](const std::string& n) { return n == "handoff.report.json"; }));
   auto report = read_json(inbox_ / "processed/handoff.report.json");
@@ -130,8 +133,8 @@ TEST_F(Handoff, MissingDependencyIsNamedWithBothAddresses) {
 
 TEST_F(Handoff, ImportCommandDeploysAndReimportIsUnchanged) {
   fs::create_directories(source_.dir() / "out");
-  auto exported =
-      source_.ctl_json({"export", "--mode", "full", "--name", "manual", "--to", (source_.dir() / "out").string(), "--wait"});
+  auto exported = source_.ctl_json(
+      {"export", "--mode", "full", "--name", "manual", "--to", (source_.dir() / "out").string(), "--wait"});
   ASSERT_EQ(exported["state"], "succeeded");
   auto file = (source_.dir() / "out/manual.zip").string();
   auto dry = target_.ctl_json({"import", file, "--dry-run"});
@@ -149,6 +152,36 @@ TEST_F(Handoff, ImportCommandDeploysAndReimportIsUnchanged) {
   EXPECT_EQ(shown["source_environment"], "test");
   ASSERT_EQ(shown["objects"].size(), 10u);
   for (const auto& o : shown["objects"]) EXPECT_EQ(o["result"], "created") << o.dump();
+}
+
+// A watch rule with `window:` takes nothing while the window is closed (here by an
+// exclusion that ends a few seconds after start) and takes what waited once it opens.
+TEST(HandoffWindow, PackagesWaitInTheFolderUntilTheWindowOpens) {
+  Environment source("test");
+  Environment target("prod");
+  source.configure(Environment::Key::yes);
+  auto inbox = target.dir() / "inbox";
+  fs::create_directories(inbox);
+  auto now = std::chrono::system_clock::now();
+  auto until = format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(now + std::chrono::seconds(6)));
+  auto since = format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(now - std::chrono::hours(1)));
+  target.configure(Environment::Key::no,
+                   "signing: {trusted: [" + (source.dir() / "keys/test.pub").string() +
+                       "]}\nwatch:\n  - {dir: " + inbox.string() +
+                       ", settle: 1s, window: always}\n"
+                       "maintenance:\n  windows: [{name: always, kind: allow, cron: \"0 0 * * *\", duration: 30d}]\n"
+                       "  exclusions: [{from: \"" +
+                       since + "\", to: \"" + until + "\", reason: frozen}]\n");
+  source.start();
+  target.start();
+  source.ctl_json({"object", "apply", "-f", test::source_path("etc/examples/objects.yaml").string()});
+  test::DirWatch processed(inbox / "processed");
+  auto exported = source.ctl_json({"export", "--mode", "full", "--name", "later", "--to", inbox.string(), "--wait"});
+  ASSERT_EQ(exported["state"], "succeeded");
+  ASSERT_TRUE(processed.wait_for([](const std::string& n) { return n == "later.report.json"; }));
+  auto report = read_json(inbox / "processed/later.report.json");
+  EXPECT_EQ(report["state"], "deployed") << report.dump(2);
+  EXPECT_GE(parse_rfc3339(report["started_at"].get<std::string>()).value(), parse_rfc3339(until).value());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Records of the scheduler: each job's first-seen and last fire time, and its history.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 
 #include "records/records.h"
 #include "records/rep.h"
@@ -35,20 +36,49 @@ Status Records::set_last_fire(std::string_view name, TimePoint last_fire) {
   });
 }
 
+namespace {
+
+void insert_run(SQLite::Database& db, const JobRun& run) {
+  SQLite::Statement q(db,
+                      "INSERT INTO job_runs (job, due_at, trigger, user_name, package_id, state, reason, at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  q.bind(1, run.job);
+  q.bind(2, detail::to_micros(run.due_at));
+  q.bind(3, run.trigger);
+  q.bind(4, run.user);
+  if (run.package_id) q.bind(5, *run.package_id);
+  q.bind(6, run.state);
+  q.bind(7, run.reason);
+  q.bind(8, detail::to_micros(run.at));
+  q.exec();
+}
+
+}  // namespace
+
 Status Records::add_job_run(const JobRun& run) {
   return rep_->locked([&](SQLite::Database& db) -> Status {
-    SQLite::Statement q(db,
-                        "INSERT INTO job_runs (job, due_at, trigger, user_name, package_id, state, reason, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, run.job);
-    q.bind(2, detail::to_micros(run.due_at));
-    q.bind(3, run.trigger);
-    q.bind(4, run.user);
-    if (run.package_id) q.bind(5, *run.package_id);
-    q.bind(6, run.state);
-    q.bind(7, run.reason);
-    q.bind(8, detail::to_micros(run.at));
-    q.exec();
+    insert_run(db, run);
+    return {};
+  });
+}
+
+Status Records::start_job_run(const PackageRecord& package, const JobRun& run, std::optional<TimePoint> last_fire) {
+  return rep_->locked([&](SQLite::Database& db) -> Status {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (detail::row_exists(db, {"packages", "package"}, package.id)) {
+      return fail(Errc::conflict, "package " + package.id + " is already recorded");
+    }
+    SQLite::Statement insert(db, detail::insert_package_sql());
+    detail::bind_package(insert, package);
+    insert.exec();
+    insert_run(db, run);
+    if (last_fire) {
+      SQLite::Statement q(db, "UPDATE job_state SET last_fire = ?2 WHERE name = ?1");
+      q.bind(1, run.job);
+      q.bind(2, detail::to_micros(*last_fire));
+      q.exec();
+    }
+    tx.commit();
     return {};
   });
 }

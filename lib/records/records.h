@@ -255,6 +255,10 @@ class Records {
   /// Adds a line to the job's history (package state and times are read live from
   /// the package record when listing).
   Status add_job_run(const JobRun& run);
+  /// A job's run starting, in one transaction (one disk sync on the scheduler's path):
+  /// inserts the package record (Errc::conflict if its id is recorded), the history
+  /// line, and the job's last fire time when given.
+  Status start_job_run(const PackageRecord& package, const JobRun& run, std::optional<TimePoint> last_fire);
   /// Newest first, at most limit.
   Expected<std::vector<JobRun>> job_runs(std::string_view job, size_t limit) const;
 

@@ -89,6 +89,12 @@ Expected<ExportOrder> parse_export_order(const nlohmann::json& args) {
 }
 
 Expected<records::PackageRecord> create_package_record(Context& ctx, ExportOrder& order, const std::string& user) {
+  auto r = FERRY_TRY(new_package_record(ctx, order, user));
+  FERRY_TRY(ctx.records.insert_package(r));
+  return r;
+}
+
+Expected<records::PackageRecord> new_package_record(Context& ctx, ExportOrder& order, const std::string& user) {
   FERRY_TRY(resolve_since(ctx, order));
   auto now = ctx.clock.now();
   std::map<std::string, std::string> values{{"env", ctx.config.environment.id},
@@ -109,7 +115,6 @@ Expected<records::PackageRecord> create_package_record(Context& ctx, ExportOrder
   r.retry_of = order.retry_of;
   r.user = user;
   r.created_at = now;
-  FERRY_TRY(ctx.records.insert_package(r));
   return r;
 }
 

@@ -25,7 +25,7 @@ struct ExportOrder {
   std::optional<std::string> since_package;  ///< incremental baseline named by package id
   std::vector<delivery::Target> targets;
   bool wait = false;
-  std::optional<std::string> retry_of;  ///< `package retry`: the package this one re-exports
+  std::optional<std::string> retry_of;                 ///< `package retry`: the package this one re-exports
   nlohmann::json settings = nlohmann::json::object();  ///< the request as given, kept for retry
 };
 
@@ -34,6 +34,9 @@ Expected<ExportOrder> parse_export_order(const nlohmann::json& args);
 
 /// Worker: names the package, resolves --since, and records it as queued.
 Expected<records::PackageRecord> create_package_record(Context& ctx, ExportOrder& order, const std::string& user);
+/// Worker: create_package_record() without recording it (the caller inserts it, e.g.
+/// together with a job's history line).
+Expected<records::PackageRecord> new_package_record(Context& ctx, ExportOrder& order, const std::string& user);
 
 /// Event loop: registers the export as running (maintenance freeze, `package stop`,
 /// SIGTERM) and runs it on a worker. The export's `result` holds the final record as

@@ -78,9 +78,10 @@ struct Created {
   ExportOrder order;
 };
 
-// Worker: the incremental baseline (the job's last successful export), the package
-// record, and the history line.
-Expected<Created> create_run(Context& ctx, ExportOrder order, TimePoint due, Trigger trigger, const std::string& user) {
+// Worker: the incremental baseline (the job's last successful export), then the
+// package record, the history line and the job's last fire time, in one transaction.
+Expected<Created> create_run(Context& ctx, ExportOrder order, TimePoint due, Trigger trigger, const std::string& user,
+                             std::optional<TimePoint> last_fire) {
   if (order.request.mode == exporter::Mode::incremental) {
     records::PackageFilter last{.state = records::PackageState::succeeded, .job = *order.job, .limit = 1};
     auto found = FERRY_TRY(ctx.records.packages(last));
@@ -89,9 +90,9 @@ Expected<Created> create_run(Context& ctx, ExportOrder order, TimePoint due, Tri
       order.settings["since"] = found.front().id;
     }
   }
-  auto record = FERRY_TRY(create_package_record(ctx, order, user.empty() ? "ferryd" : user));
+  auto record = FERRY_TRY(new_package_record(ctx, order, user.empty() ? "ferryd" : user));
   records::JobRun run{*order.job, due, std::string(to_string(trigger)), user, record.id, "queued", "", ctx.clock.now()};
-  FERRY_TRY(ctx.records.add_job_run(run));
+  FERRY_TRY(ctx.records.start_job_run(record, run, last_fire));
   return Created{std::move(record), std::move(order)};
 }
 
@@ -122,6 +123,9 @@ struct Scheduler::Slot {
   std::vector<std::shared_ptr<RunningExport>> running;
   std::shared_ptr<Pending> waiting;
   uint64_t skipped = 0;  ///< fire times skipped since ferryd started
+  /// The stored last fire time (or first-seen time) once read: later evaluations need
+  /// no read, and the write goes with the run's records.
+  std::optional<TimePoint> since;
 
   void cancel_timers() {
     timer.cancel();
@@ -212,24 +216,30 @@ void Scheduler::evaluate_soon(const std::string& name) {
 
 asio::awaitable<void> Scheduler::evaluate(std::string name, uint64_t generation) {
   auto now = ctx_.clock.now();
-  auto get = [&ctx = ctx_, name, now] { return ctx.records.job_state(name, now); };
-  auto state = co_await ctx_.workers.run(std::move(get));
-  if (!state) {
-    spdlog::error("job {}: {}", name, state.error().message);
-    co_return;
-  }
   Slot* slot = find(name, generation);
   if (slot == nullptr || stopped_ || !slot->job.schedule) co_return;
+  if (!slot->since) {
+    auto get = [&ctx = ctx_, name, now] { return ctx.records.job_state(name, now); };
+    auto state = co_await ctx_.workers.run(std::move(get));
+    if (!state) {
+      spdlog::error("job {}: {}", name, state.error().message);
+      co_return;
+    }
+    slot = find(name, generation);
+    if (slot == nullptr || stopped_) co_return;
+    slot->since = state->last_fire.value_or(state->first_seen);
+  }
   if (!slot->job.enabled) {
     // Suspended: what falls due meanwhile is not made up when it is enabled again.
+    slot->since = now;
     auto save = [&ctx = ctx_, name, now] { return ctx.records.set_last_fire(name, now); };
     co_await ctx_.workers.run(std::move(save));
     co_return;
   }
-  auto since = state->last_fire.value_or(state->first_seen);
-  schedule::Schedule plan(*slot->job.schedule, since);
-  auto due = schedule::due_at(plan, since, now, slot->job.misfire);
-  if (due.last_fire) {
+  schedule::Schedule plan(*slot->job.schedule, *slot->since);
+  auto due = schedule::due_at(plan, *slot->since, now, slot->job.misfire);
+  if (due.last_fire) slot->since = due.last_fire;
+  if (due.last_fire && !due.run) {  // a run stores it with its records
     auto save = [&ctx = ctx_, name, t = *due.last_fire] { return ctx.records.set_last_fire(name, t); };
     auto saved = co_await ctx_.workers.run(std::move(save));
     if (!saved) spdlog::error("job {}: {}", name, saved.error().message);
@@ -246,8 +256,12 @@ asio::awaitable<void> Scheduler::evaluate(std::string name, uint64_t generation)
   if (due.run) {
     if (auto* s = find(name, generation)) {
       auto trigger = due.kind == schedule::RunKind::catch_up ? Trigger::catch_up : Trigger::schedule;
-      auto task = fire(*s, *due.run, trigger, "");
-      co_await std::move(task);
+      auto task = fire(*s, *due.run, trigger, "", due.last_fire);
+      auto fired = co_await std::move(task);
+      if (!fired) {  // skipped or failed before its records: the fire time is dealt with all the same
+        auto save = [&ctx = ctx_, name, t = *due.last_fire] { return ctx.records.set_last_fire(name, t); };
+        co_await ctx_.workers.run(std::move(save));
+      }
     }
   }
   slot = find(name, generation);
@@ -271,7 +285,8 @@ asio::awaitable<void> Scheduler::record_skip(std::string job, TimePoint due, Tri
 }
 
 asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(Slot& start_slot, TimePoint due,
-                                                                               Trigger trigger, std::string user) {
+                                                                               Trigger trigger, std::string user,
+                                                                               std::optional<TimePoint> last_fire) {
   auto name = start_slot.job.name;
   auto order = job_order(start_slot.job);  // start_slot may be gone after the first co_await
   if (!start_slot.running.empty() || start_slot.waiting) {
@@ -294,7 +309,9 @@ asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(S
       }
     }
   }
-  auto create = [&ctx = ctx_, order, due, trigger, user] { return create_run(ctx, order, due, trigger, user); };
+  auto create = [&ctx = ctx_, order, due, trigger, user, last_fire] {
+    return create_run(ctx, order, due, trigger, user, last_fire);
+  };
   auto created = co_await ctx_.workers.run(std::move(create));
   if (!created) {
     spdlog::error("job {}: {}", name, created.error().message);
@@ -396,7 +413,7 @@ asio::awaitable<Expected<nlohmann::json>> Scheduler::run(std::string name, Trigg
   if (slot == nullptr) {
     co_return fail(Errc::not_found, "no job " + name + "; `ferryctl job list` shows the jobs in effect");
   }
-  auto task = fire(*slot, ctx_.clock.now(), trigger, user);
+  auto task = fire(*slot, ctx_.clock.now(), trigger, user, std::nullopt);
   auto fired = co_await std::move(task);
   if (!fired) co_return std::unexpected(fired.error());
   auto pending = *fired;

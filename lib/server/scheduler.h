@@ -62,8 +62,9 @@ class Scheduler {
   void apply(jobs::JobSet next);
   void evaluate_soon(const std::string& name);
   boost::asio::awaitable<void> evaluate(std::string name, uint64_t generation);
+  /// last_fire: stored with the run's records (a scheduled run), or nullopt (manual).
   boost::asio::awaitable<Expected<std::shared_ptr<Pending>>> fire(Slot& slot, TimePoint due, Trigger trigger,
-                                                                  std::string user);
+                                                                  std::string user, std::optional<TimePoint> last_fire);
   boost::asio::awaitable<void> record_skip(std::string job, TimePoint due, Trigger trigger, std::string user,
                                            std::string reason);
   /// A waiting run that will not start: its record ends cancelled with why.

@@ -219,6 +219,29 @@ TEST(Records, ExpiredPackagesAreOldFinishedOnesBeyondKeepLast) {
   EXPECT_EQ(f.records->oldest_beyond(6).value(), std::nullopt);
 }
 
+TEST(Records, AJobRunStartsInOneTransaction) {
+  Fixture f;
+  auto state = f.records->job_state("nightly", f.clock.now()).value();
+  EXPECT_EQ(state.last_fire, std::nullopt);
+  PackageRecord p;
+  p.id = "p1";
+  p.name = "nightly-1";
+  p.job = "nightly";
+  p.created_at = f.clock.now();
+  JobRun run{"nightly", f.clock.now(), "schedule", "", "p1", "queued", "", f.clock.now()};
+  ASSERT_TRUE(f.records->start_job_run(p, run, f.clock.now()));
+  EXPECT_EQ(f.records->package("p1").value(), p);
+  EXPECT_EQ(f.records->job_state("nightly", f.clock.now()).value().last_fire, f.clock.now());
+  auto runs = f.records->job_runs("nightly", 10).value();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].package_name, "nightly-1");
+  // A second start with the same package id changes nothing at all.
+  run.due_at += seconds(60);
+  EXPECT_EQ(f.records->start_job_run(p, run, f.clock.now() + seconds(60)).error().code, Errc::conflict);
+  EXPECT_EQ(f.records->job_runs("nightly", 10).value().size(), 1u);
+  EXPECT_EQ(f.records->job_state("nightly", f.clock.now()).value().last_fire, f.clock.now());
+}
+
 TEST(Records, ManualMaintenanceIsKeptUntilCleared) {
   Fixture f;
   EXPECT_EQ(f.records->maintenance().value(), std::nullopt);

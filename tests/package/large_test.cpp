@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -93,6 +94,33 @@ TEST(PackageLarge, OneGibAttachmentStreamsWithBoundedMemory) {
   ASSERT_TRUE(pkg->copy_attachment(sha, sink.get()));
   EXPECT_LT(peak_rss(), kPeakLimit) << "reading held the attachment in memory";
   ::testing::Test::RecordProperty("peak_rss_bytes", std::to_string(peak_rss()));
+}
+
+// More than 65 535 entries need the ZIP64 end records; the manifest of 70 000
+// objects is streamed and signed from its temporary file.
+TEST(PackageLarge, SeventyThousandObjectsNeedZip64EndRecords) {
+  ferry::test::TempDir dir;
+  KeyPair key;
+  auto path = dir.path() / ".many.zip.partial";
+  constexpr uint32_t kObjects = 70000;
+  {
+    auto w = PackageWriter::create(path).value();
+    for (uint32_t i = 0; i < kObjects; ++i) {
+      char guid[40];
+      std::snprintf(guid, sizeof guid, "%08x-0000-4000-8000-000000000000", i);
+      auto entry = object_entry(guid);
+      ASSERT_TRUE(w.add_object(entry, "{\"n\":" + std::to_string(i) + "}"));
+    }
+    auto result = w.finish(base_manifest(), key.secret);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->entries, kObjects + 2);
+  }
+  auto pkg = open_package(path, read_options(key));
+  ASSERT_TRUE(pkg) << pkg.error().message;
+  EXPECT_EQ(pkg->manifest().objects.size(), kObjects);
+  EXPECT_EQ(pkg->object_json("00000007-0000-4000-8000-000000000000").value(), "{\"n\":7}");
+  auto cmd = "unzip -tqq '" + path.string() + "' > /dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
 }  // namespace

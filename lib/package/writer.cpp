@@ -2,7 +2,7 @@
 // hashing run on an OrderedPool; the calling thread reads files, SHA-256es
 // attachments (the hash must run in order), and writes finished tasks into the zip
 // in the order they were submitted. Attachments and the manifest are cut into
-// blocks deflated independently, each primed with the previous block's last 32 KiB
+// 512 KiB blocks deflated independently, each primed with the previous block's last 32 KiB
 // (as pigz does), so one large file keeps every worker busy and the output is one
 // ordinary deflate stream.
 //
@@ -36,10 +36,10 @@ namespace ferry::package {
 
 namespace {
 
-constexpr size_t kBlockBytes = size_t{1} << 20;
+constexpr size_t kBlockBytes = size_t{512} << 10;
 constexpr size_t kWindowBytes = 32 * 1024;  ///< deflate's window: the dictionary a block carries over
 /// Bounds the bytes waiting in the pool (inputs of blocks and objects not yet written).
-constexpr uint64_t kMaxInFlightBytes = uint64_t{12} << 20;
+constexpr uint64_t kMaxInFlightBytes = uint64_t{6} << 20;
 constexpr size_t kMaxInFlightTasks = 512;
 
 /// One raw-deflate stream per thread at level 6 (what `zip -6` uses), reset per use.
@@ -270,12 +270,13 @@ Method probe_file(int fd, uint64_t size) {
                                                                                       : Method::store;
 }
 
-// Reads the next block (up to kBlockBytes) at offset; short only at the end of the file.
-Expected<std::string> read_block(int fd, uint64_t offset) {
-  std::string block(kBlockBytes, '\0');
+// Reads exactly want bytes at offset (a block, sized to what is left so small files
+// do not hold a whole block's buffer); fewer means the file shrank.
+Expected<std::string> read_block(int fd, uint64_t offset, size_t want) {
+  std::string block(want, '\0');
   size_t got = 0;
-  while (got < block.size()) {
-    ssize_t n = ::pread(fd, block.data() + got, block.size() - got, static_cast<off_t>(offset + got));
+  while (got < want) {
+    ssize_t n = ::pread(fd, block.data() + got, want - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(Errc::io, "read: " + errno_text(errno));
     if (n == 0) break;
@@ -283,6 +284,11 @@ Expected<std::string> read_block(int fd, uint64_t offset) {
   }
   block.resize(got);
   return block;
+}
+
+bool grew_beyond(int fd, uint64_t size) {
+  char byte = 0;
+  return ::pread(fd, &byte, 1, static_cast<off_t>(size)) > 0;
 }
 
 }  // namespace
@@ -347,26 +353,31 @@ Status WriterCore::stream_fd(int source, const std::string& name, Method method,
   total += size;
   std::string tail;  // the last 32 KiB before the next block
   uint64_t offset = 0;
-  auto block = FERRY_TRY(read_block(source, 0));
-  for (;;) {
+  do {  // at least once: an empty entry is one empty last block
     FERRY_TRY(check_usable());
-    auto next = block.size() == kBlockBytes ? FERRY_TRY(read_block(source, offset + block.size())) : std::string();
+    auto want = static_cast<size_t>(std::min<uint64_t>(kBlockBytes, size - offset));
+    auto block = FERRY_TRY(read_block(source, offset, want));
+    if (block.size() != want) {
+      return fail(Errc::corrupt, name + ": content changed while the package was written (expected " +
+                                     std::to_string(size) + " bytes, read " + std::to_string(offset + block.size()) +
+                                     ")");
+    }
+    offset += want;
     auto task = std::make_unique<BlockTask>();
     task->method = method;
-    task->last = next.empty();
+    task->last = offset == size;
     if (hasher) hasher->update(block);
-    if (method == Method::deflate) task->dict = tail;
-    if (method == Method::deflate) tail = block.substr(block.size() - std::min(block.size(), kWindowBytes));
-    offset += block.size();
-    task->weight = block.size() * 2;
+    if (method == Method::deflate) {
+      task->dict = std::move(tail);
+      tail = block.substr(block.size() - std::min(block.size(), kWindowBytes));
+    }
+    task->weight = block.size() * 2 + task->dict.size();
     task->in = std::move(block);
     FERRY_TRY(submit(std::move(task)));
-    if (next.empty()) break;
-    block = std::move(next);
-  }
-  if (offset != size) {
-    return fail(Errc::corrupt, name + ": content changed while the package was written (expected " +
-                                   std::to_string(size) + " bytes, read " + std::to_string(offset) + ")");
+  } while (offset < size);
+  if (grew_beyond(source, size)) {
+    return fail(Errc::corrupt, name + ": content changed while the package was written (longer than " +
+                                   std::to_string(size) + " bytes)");
   }
   return submit(std::make_unique<EndTask>());
 }

@@ -13,6 +13,7 @@ namespace ferry::package {
 namespace {
 
 constexpr size_t kBufferBytes = size_t{1} << 20;
+constexpr size_t kScratchBufferBytes = size_t{128} << 10;
 constexpr uint32_t kMax32 = 0xffffffffu;
 /// A deflated entry at least this large (uncompressed) gets ZIP64 sizes up front:
 /// its compressed size is not known when the local header is written, and deflate
@@ -69,7 +70,7 @@ Expected<ScratchFile> ScratchFile::create(const std::filesystem::path& dir) {
 Status ScratchFile::append(std::string_view bytes) {
   buffer_.append(bytes);
   size_ += bytes.size();
-  return buffer_.size() >= kBufferBytes / 4 ? flush() : Status{};
+  return buffer_.size() >= kScratchBufferBytes ? flush() : Status{};
 }
 
 Status ScratchFile::flush() {
@@ -81,7 +82,7 @@ Status ScratchFile::flush() {
 
 Status ScratchFile::read_all(const std::function<Status(std::string_view)>& chunk) {
   FERRY_TRY(flush());
-  std::string buf(kBufferBytes / 4, '\0');
+  std::string buf(kScratchBufferBytes, '\0');
   for (uint64_t at = 0; at < size_;) {
     ssize_t n = ::pread(fd_.get(), buf.data(), std::min<uint64_t>(buf.size(), size_ - at), static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
@@ -189,7 +190,7 @@ Status ZipOut::end(uint32_t crc) {
 }
 
 Status ZipOut::hash_range(uint64_t from, uint64_t to) {
-  std::string buf(std::min<uint64_t>(kBufferBytes, to - from), '\0');
+  std::string buf(std::min<uint64_t>(kScratchBufferBytes, to - from), '\0');
   while (from < to) {
     ssize_t n = ::pread(fd_, buf.data(), std::min<uint64_t>(buf.size(), to - from), static_cast<off_t>(from));
     if (n < 0 && errno == EINTR) continue;

@@ -180,8 +180,7 @@ Expected<Plan> plan(const std::vector<catalog::Object>& objects, const std::vect
   for (size_t i : detail::deployment_order(index, chosen, types, problems)) out.objects.push_back(&objects[i]);
   for (const auto* o : out.objects) {
     for (const auto& r : o->refs) {
-      const auto* target = index.by_guid(r.to_guid);
-      if (target && !out.ref_addresses.contains(r.to_guid)) out.ref_addresses[r.to_guid] = target->address().to_string();
+      if (const auto* target = index.by_guid(r.to_guid)) out.ref_targets.emplace(target->guid, target);
     }
   }
   collect_secrets(out, types, problems);

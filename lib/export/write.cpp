@@ -47,12 +47,12 @@ json attachments_json(const std::vector<catalog::Attachment>& attachments) {
   return out;
 }
 
-package::ObjectEntry manifest_entry(const catalog::Object& o, const std::map<std::string, std::string>& addresses) {
+package::ObjectEntry manifest_entry(const catalog::Object& o, const Plan& plan) {
   package::ObjectEntry e{o.guid, o.type, o.name, o.folder, o.revision, {}, {}, {}};
   for (const auto& r : o.refs) {
-    auto address = addresses.find(r.to_guid);
+    auto target = plan.ref_targets.find(r.to_guid);
     e.refs.push_back({r.to_guid, r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains,
-                      address == addresses.end() ? std::string() : address->second});
+                      target == plan.ref_targets.end() ? std::string() : target->second->address().to_string()});
   }
   for (const auto& a : o.attachments) e.attachments.push_back({a.name, a.sha256, a.size});
   return e;
@@ -129,7 +129,7 @@ Status Writer::add(const catalog::Object& object) {
   }
   auto text = FERRY_TRY(object_document(object, std::move(spec), *type));
   progress.object_added(text.size());
-  FERRY_TRY(zip.add_object(manifest_entry(object, plan.ref_addresses), std::move(text)));
+  FERRY_TRY(zip.add_object(manifest_entry(object, plan), std::move(text)));
   return plan.include_data ? add_attachments(object) : Status{};
 }
 

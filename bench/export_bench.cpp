@@ -94,11 +94,23 @@ Payload write_payload_in_child(const fs::path& cat_dir, const fs::path& dir) {
   return p;
 }
 
+double cpu_seconds(const struct rusage& u) {
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+double self_cpu_seconds() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return cpu_seconds(u);
+}
+
 struct Ferry {
   double read_seconds = 0;  ///< snapshot + objects() + tombstones()
   double plan_seconds = 0;
   double write_seconds = 0;  ///< exporter::write(): specs, zip, manifest, signature, fsync, package SHA-256
   double total_seconds = 0;
+  double cpu_seconds = 0;  ///< user + system, all threads
   uint64_t rss_before = 0;
   uint64_t peak_rss = 0;
   uint64_t rss_sampled = 0;  ///< largest VmRSS sampled while the package is written
@@ -111,6 +123,7 @@ Ferry run_ferry(catalog::Catalog& catalog, const types::TypeRegistry& types, con
   Ferry f;
   if (!reset_peak_rss()) std::fprintf(stderr, "warning: cannot reset VmHWM; peak RSS includes earlier work\n");
   f.rss_before = current_rss();
+  double cpu_before = self_cpu_seconds();
   Stopwatch total;
   Stopwatch phase;
   auto snap = catalog.snapshot();
@@ -150,6 +163,7 @@ Ferry run_ferry(catalog::Catalog& catalog, const types::TypeRegistry& types, con
   if (!written) die(written.error().message);
   f.write_seconds = phase.seconds();
   f.total_seconds = total.seconds();
+  f.cpu_seconds = self_cpu_seconds() - cpu_before;
   f.peak_rss = peak_rss();
   f.result = std::move(*written);
   f.key = key.public_key();
@@ -158,6 +172,7 @@ Ferry run_ferry(catalog::Catalog& catalog, const types::TypeRegistry& types, con
 
 struct Zip {
   double seconds = 0;
+  double cpu_seconds = 0;
   uint64_t peak_rss = 0;
   uint64_t size = 0;
 };
@@ -177,6 +192,7 @@ Zip run_zip(const fs::path& payload, const fs::path& out, const std::string& lev
   if (::wait4(pid, &status, 0, &usage) != pid) die("wait4 failed");
   Zip z;
   z.seconds = clock.seconds();
+  z.cpu_seconds = cpu_seconds(usage);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     die("zip failed (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
         "); is Info-ZIP zip installed?");
@@ -242,6 +258,7 @@ int run(int argc, char** argv) {
   std::printf("\nferry export (deflate level 6 or stored by probe, on %u cores)\n", std::thread::hardware_concurrency());
   std::printf("  wall        %.2f s  (read snapshot %.2f, plan %.2f, write %.2f)\n", f.total_seconds, f.read_seconds,
               f.plan_seconds, f.write_seconds);
+  std::printf("  CPU         %.2f s  (user + system, all threads)\n", f.cpu_seconds);
   std::printf("  objects/s   %.0f\n", static_cast<double>(f.result.object_count) / f.total_seconds);
   if (with_zip)
     std::printf("  input MB/s  %.1f  (object JSON + attachments, 1 MB = 10^6 B)\n", mb_per_s(input, f.total_seconds));
@@ -258,12 +275,14 @@ int run(int argc, char** argv) {
     std::printf("\nInfo-ZIP zip -r -q -%s (same payload, no fsync, no hashing, no signature)\n",
                 flags["zip-level"].c_str());
     std::printf("  wall        %.2f s\n", z.seconds);
+    std::printf("  CPU         %.2f s\n", z.cpu_seconds);
     std::printf("  objects/s   %.0f\n", static_cast<double>(f.result.object_count) / z.seconds);
     std::printf("  input MB/s  %.1f\n", mb_per_s(input, z.seconds));
     std::printf("  archive     %s (%llu bytes)\n", human_bytes(z.size).c_str(),
                 static_cast<unsigned long long>(z.size));
     std::printf("  peak RSS    %s (ru_maxrss)\n", human_bytes(z.peak_rss).c_str());
-    std::printf("\nferry / zip wall time: %.2f (target: <= 1.00)\n", f.total_seconds / z.seconds);
+    std::printf("\nferry / zip wall time: %.2f (target: <= 1.00); CPU time: %.2f\n", f.total_seconds / z.seconds,
+                f.cpu_seconds / z.cpu_seconds);
   }
   if (flags["keep"] != "yes") fs::remove_all(work);
   return 0;

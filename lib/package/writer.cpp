@@ -165,6 +165,7 @@ struct WriterCore {
   void advance(uint64_t bytes);
   Status list_entry(const std::string& name, const EntryDigest& digest);
   Status stream_fd(int source, const std::string& name, Method method, uint64_t size, Sha256* hasher);
+  Status add_small_file(int source, const std::string& name, uint64_t size, Sha256& hasher);
   Expected<ScratchFile> compose_manifest(const Manifest& m, const std::string& key_id);
   Expected<WriteResult> finish(Manifest& manifest, const signing::SecretKey& key);
 };
@@ -175,29 +176,44 @@ namespace {
 
 // ---- tasks -------------------------------------------------------------------------
 
-/// objects/<guid>.json: hashed, CRC'ed and deflated whole (object JSON is small);
-/// stored instead when deflate does not pay, by the same rule as the probe.
-struct ObjectTask final : WriterTask {
-  std::string guid;
+/// An entry small enough to deflate whole: CRC'ed and deflated, and stored instead
+/// when deflate does not pay (the probe's rule, applied to the result).
+struct WholeTask : WriterTask {
   std::string text;
-  std::optional<ObjectEntry> entry;  ///< streamed: the manifest record to write
-  EntryDigest digest;
+  EntryDigest digest;  ///< size always; sha256 here when hash_here
+  bool hash_here = false;
   uint32_t crc = 0;
   Method method = Method::deflate;
   std::string out;
-  bool ok = true;
 
   void run() override {
-    digest = {sha256_hex(text), text.size()};
+    digest.size = text.size();
+    if (hash_here) digest.sha256 = sha256_hex(text);
     crc = crc_of(text);
-    ok = thread_deflater().run({}, text, Z_FINISH, out);
+    bool ok = thread_deflater().run({}, text, Z_FINISH, out);
     if (!ok || store_instead(text.size(), out.size())) {
       method = Method::store;
       out = std::move(text);
     }
     text = std::string();
   }
+};
+
+/// objects/<guid>.json: hashed here too (object JSON is small).
+struct ObjectTask final : WholeTask {
+  std::string guid;
+  std::optional<ObjectEntry> entry;  ///< streamed: the manifest record to write
   Status commit(WriterCore& rep) override;
+};
+
+/// attachments/<sha256> of at most one block: no probe, the deflated whole decides.
+struct SmallFileTask final : WholeTask {
+  std::string name;
+  Status commit(WriterCore& rep) override {
+    FERRY_TRY(rep.zip->add(name, method, crc, digest.size, out));
+    rep.advance(digest.size);
+    return {};
+  }
 };
 
 /// One block of a streamed entry: CRC'ed, and deflated when the entry is.
@@ -382,6 +398,24 @@ Status WriterCore::stream_fd(int source, const std::string& name, Method method,
   return submit(std::make_unique<EndTask>());
 }
 
+// A file of at most one block goes whole to a worker: deflating it costs less than
+// probing three 64 KiB samples of it and then deflating it anyway.
+Status WriterCore::add_small_file(int source, const std::string& name, uint64_t size, Sha256& hasher) {
+  FERRY_TRY(check_usable());
+  auto bytes = FERRY_TRY(read_block(source, 0, static_cast<size_t>(size)));
+  if (bytes.size() != size || grew_beyond(source, size)) {
+    return fail(Errc::corrupt, name + ": content changed while the package was written (expected " +
+                                   std::to_string(size) + " bytes)");
+  }
+  hasher.update(bytes);
+  auto task = std::make_unique<SmallFileTask>();
+  task->name = name;
+  task->weight = bytes.size() * 2;
+  task->text = std::move(bytes);
+  total += size;
+  return submit(std::move(task));
+}
+
 // ---- PackageWriter -----------------------------------------------------------------
 
 Expected<PackageWriter> PackageWriter::create(const std::filesystem::path& path, WriterOptions options) {
@@ -430,6 +464,7 @@ Status add_object_task(WriterCore& rep, std::string_view guid, std::string json_
     return rep.failed(Errc::conflict, "object " + std::string(guid) + " added twice");
   }
   auto task = std::make_unique<ObjectTask>();
+  task->hash_here = true;
   task->guid = std::string(guid);
   task->weight = json_text.size() * 2;
   task->text = std::move(json_text);
@@ -472,7 +507,9 @@ Expected<EntryDigest> PackageWriter::add_attachment(const std::filesystem::path&
   auto name = attachment_entry_name(sha);
   if (auto it = rep_->attachments.find(name); it != rep_->attachments.end()) return it->second;
   Sha256 hasher;
-  Status copied = rep_->stream_fd(fd.get(), name, probe_file(fd.get(), digest.size), digest.size, &hasher);
+  Status copied = digest.size <= kBlockBytes
+                      ? rep_->add_small_file(fd.get(), name, digest.size, hasher)
+                      : rep_->stream_fd(fd.get(), name, probe_file(fd.get(), digest.size), digest.size, &hasher);
   auto copied_sha = hasher.finish_hex();
   if (copied && copied_sha != sha) {
     copied = fail(Errc::corrupt, "content changed while the package was written (expected SHA-256 " + sha +

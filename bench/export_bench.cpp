@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -255,7 +255,8 @@ int run(int argc, char** argv) {
               static_cast<unsigned long long>(f.result.object_count), human_bytes(payload.object_bytes).c_str(),
               static_cast<unsigned long long>(payload.attachments), human_bytes(payload.attachment_bytes).c_str(),
               prep_seconds);
-  std::printf("\nferry export (deflate level 6 or stored by probe, on %u cores)\n", std::thread::hardware_concurrency());
+  std::printf("\nferry export (deflate level 6 or stored by probe, on %u cores)\n",
+              std::thread::hardware_concurrency());
   std::printf("  wall        %.2f s  (read snapshot %.2f, plan %.2f, write %.2f)\n", f.total_seconds, f.read_seconds,
               f.plan_seconds, f.write_seconds);
   std::printf("  CPU         %.2f s  (user + system, all threads)\n", f.cpu_seconds);

@@ -22,7 +22,8 @@ using Edges = std::vector<std::vector<size_t>>;  ///< node -> the nodes it refer
 struct Key {
   std::array<std::string_view, 7> parts;
   explicit Key(const catalog::Object& o)
-      : parts{o.type, ":", o.folder == "/" ? std::string_view() : std::string_view(o.folder), "/", o.name, "\n", o.guid} {}
+      : parts{o.type, ":",   o.folder == "/" ? std::string_view() : std::string_view(o.folder), "/", o.name,
+              "\n",   o.guid} {}
   friend std::strong_ordering operator<=>(const Key& a, const Key& b) {
     size_t ia = 0, ib = 0, ca = 0, cb = 0;  // part and character positions
     for (;;) {

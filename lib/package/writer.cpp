@@ -56,8 +56,8 @@ class Deflater {
   /// the stream; Z_SYNC_FLUSH ends on a byte boundary so the next block can follow.
   bool run(std::string_view dict, std::string_view in, int flush, std::string& out) {
     if (!ok_ || deflateReset(&zs_) != Z_OK) return false;
-    if (!dict.empty() &&
-        deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(dict.data()), static_cast<uInt>(dict.size())) != Z_OK) {
+    if (!dict.empty() && deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(dict.data()),
+                                              static_cast<uInt>(dict.size())) != Z_OK) {
       return false;
     }
     out.resize(deflateBound(&zs_, in.size()) + 64);
@@ -145,7 +145,7 @@ struct WriterCore {
   std::map<std::string, EntryDigest> attachments;  ///< entry name -> digest: few (distinct contents)
   uint64_t done = 0;
   uint64_t total = 0;
-  uint32_t open_crc = 0;  ///< of the streamed entry being written
+  uint32_t open_crc = 0;        ///< of the streamed entry being written
   std::optional<Error> broken;  ///< the first failure: every later call fails with it
   bool finished = false;
   OrderedPool pool{default_worker_count()};
@@ -282,8 +282,7 @@ Method probe_file(int fd, uint64_t size) {
     ssize_t n = ::pread(fd, samples[i].data(), samples[i].size(), static_cast<off_t>(offsets[i]));
     samples[i].resize(n > 0 ? static_cast<size_t>(n) : 0);
   }
-  return choose_compression({samples[0], samples[1], samples[2]}) == ZIP_CM_DEFLATE ? Method::deflate
-                                                                                      : Method::store;
+  return choose_compression({samples[0], samples[1], samples[2]}) == ZIP_CM_DEFLATE ? Method::deflate : Method::store;
 }
 
 // Reads exactly want bytes at offset (a block, sized to what is left so small files
@@ -404,8 +403,8 @@ Status WriterCore::add_small_file(int source, const std::string& name, uint64_t 
   FERRY_TRY(check_usable());
   auto bytes = FERRY_TRY(read_block(source, 0, static_cast<size_t>(size)));
   if (bytes.size() != size || grew_beyond(source, size)) {
-    return fail(Errc::corrupt, name + ": content changed while the package was written (expected " +
-                                   std::to_string(size) + " bytes)");
+    return fail(Errc::corrupt,
+                name + ": content changed while the package was written (expected " + std::to_string(size) + " bytes)");
   }
   hasher.update(bytes);
   auto task = std::make_unique<SmallFileTask>();
@@ -552,7 +551,8 @@ Status check_lists(const Manifest& m, size_t streamed) {
   std::map<std::string, int> known;  // 1 object, 2 tombstone
   for (const auto& o : m.objects) known.emplace(o.guid, 1);
   for (const auto& t : m.deleted) {
-    if (parse_guid(t.guid) != t.guid) return fail(Errc::invalid_argument, "deleted GUID \"" + t.guid + "\" is not a lower-case GUID");
+    if (parse_guid(t.guid) != t.guid)
+      return fail(Errc::invalid_argument, "deleted GUID \"" + t.guid + "\" is not a lower-case GUID");
     known.emplace(t.guid, 2);
   }
   for (const auto& s : m.required_secrets) {

@@ -165,7 +165,8 @@ Status ZipOut::add(std::string_view name, Method method, uint32_t crc, uint64_t 
 Status ZipOut::begin(std::string_view name, Method method, uint64_t size) {
   if (name.size() > 0xffff) return fail(Errc::invalid_argument, "entry name too long");
   FERRY_TRY(flush());
-  open_ = Open{std::string(name), method, pos_, size, 0, method == Method::deflate ? size >= kZip64Above : size >= kMax32};
+  open_ =
+      Open{std::string(name), method, pos_, size, 0, method == Method::deflate ? size >= kZip64Above : size >= kMax32};
   streaming_ = true;
   return emit(local_header(name, method, open_.zip64, 0, 0, 0, dos_time_, dos_date_));
 }

@@ -88,8 +88,8 @@ class ZipOut {
   uint16_t dos_time_ = 0;
   uint16_t dos_date_ = 0;
   std::string buffer_;
-  uint64_t pos_ = 0;          ///< file offset of buffer_'s first byte
-  bool streaming_ = false;    ///< inside begin()..end(): hashed in end(), after the header is final
+  uint64_t pos_ = 0;        ///< file offset of buffer_'s first byte
+  bool streaming_ = false;  ///< inside begin()..end(): hashed in end(), after the header is final
   Open open_;
   uint64_t entries_ = 0;
   Sha256 hasher_;

@@ -123,5 +123,36 @@ TEST(PackageLarge, SeventyThousandObjectsNeedZip64EndRecords) {
   EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
+// ZIP64 for sizes and offsets: a stored entry over 4 GiB, then an object whose
+// local header lies beyond 4 GiB. Disabled by default (writes and reads 4.2 GiB);
+// run with --gtest_also_run_disabled_tests --gtest_filter=*BeyondFourGib*.
+TEST(PackageLarge, DISABLED_EntriesBeyondFourGibUseZip64) {
+  ferry::test::TempDir dir;
+  KeyPair key;
+  auto zeros = dir.path() / "zeros";
+  constexpr uint64_t kSize = (uint64_t{4} << 30) + (uint64_t{200} << 20);
+  {
+    UniqueFd fd(::open(zeros.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(kSize)), 0);  // sparse: reads as zeros
+  }
+  auto path = dir.path() / ".huge.zip.partial";
+  {
+    auto w = PackageWriter::create(path).value();
+    auto digest = w.add_attachment(zeros);
+    ASSERT_TRUE(digest) << digest.error().message;
+    auto entry = object_entry(kGuidA);
+    entry.attachments = {{"zeros", digest->sha256, kSize}};
+    ASSERT_TRUE(w.add_object(entry, "{\"after\":\"4 GiB\"}"));
+    auto result = w.finish(base_manifest(), key.secret);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_GT(result->bytes, kSize);
+  }
+  auto pkg = open_package(path, read_options(key));
+  ASSERT_TRUE(pkg) << pkg.error().message;
+  EXPECT_EQ(pkg->object_json(kGuidA).value(), "{\"after\":\"4 GiB\"}");
+  auto cmd = "unzip -tqq '" + path.string() + "' > /dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
 }  // namespace
 }  // namespace ferry::package

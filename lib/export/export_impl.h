@@ -40,7 +40,11 @@ struct Index {
 
   const std::vector<catalog::Object>& objects;
   std::unordered_map<std::string_view, size_t> guids;
-  std::unordered_map<std::string, size_t> addresses;
+
+ private:
+  /// Built on the first by_address(): only selections by address need it, and for
+  /// 100k objects it is ~12 MB of address strings.
+  mutable std::optional<std::unordered_map<std::string, size_t>> addresses_;
 };
 
 /// A Selection checked and normalised. Matching applies to objects and tombstones alike.

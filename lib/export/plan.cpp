@@ -178,11 +178,9 @@ Expected<Plan> plan(const std::vector<catalog::Object>& objects, const std::vect
     if (planner.chosen[i] && types.find(objects[i].type)) chosen.push_back(i);
   }
   for (size_t i : detail::deployment_order(index, chosen, types, problems)) out.objects.push_back(&objects[i]);
-  std::map<std::string, std::string> address_of;
-  for (const auto& o : objects) address_of[o.guid] = o.address().to_string();
   for (const auto* o : out.objects) {
     for (const auto& r : o->refs) {
-      if (auto it = address_of.find(r.to_guid); it != address_of.end()) out.ref_addresses[r.to_guid] = it->second;
+      if (const auto* target = index.by_guid(r.to_guid)) out.ref_targets.emplace(target->guid, target);
     }
   }
   collect_secrets(out, types, problems);

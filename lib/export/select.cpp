@@ -68,11 +68,7 @@ std::string describe(const catalog::Object& object) { return object.address().to
 
 Index::Index(const std::vector<catalog::Object>& objs) : objects(objs) {
   guids.reserve(objs.size());
-  addresses.reserve(objs.size());
-  for (size_t i = 0; i < objs.size(); ++i) {
-    guids.emplace(objs[i].guid, i);
-    addresses.emplace(objs[i].address().to_string(), i);
-  }
+  for (size_t i = 0; i < objs.size(); ++i) guids.emplace(objs[i].guid, i);
 }
 
 const catalog::Object* Index::by_guid(std::string_view guid) const {
@@ -81,8 +77,13 @@ const catalog::Object* Index::by_guid(std::string_view guid) const {
 }
 
 const catalog::Object* Index::by_address(const std::string& address) const {
-  auto it = addresses.find(address);
-  if (it != addresses.end()) return &objects[it->second];
+  if (!addresses_) {
+    addresses_.emplace();
+    addresses_->reserve(objects.size());
+    for (size_t i = 0; i < objects.size(); ++i) addresses_->emplace(objects[i].address().to_string(), i);
+  }
+  auto it = addresses_->find(address);
+  if (it != addresses_->end()) return &objects[it->second];
   return by_guid(address);  // a GUID is accepted wherever an address is
 }
 

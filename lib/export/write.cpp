@@ -1,12 +1,9 @@
 // write(): objects in plan order, secrets removed, attachments from the blob store,
 // then the manifest, signed. Worker thread only (disk, hashing, zip).
-#include <fcntl.h>
-
+#include <algorithm>
 #include <set>
 
 #include "export/export_impl.h"
-#include "util/fd.h"
-#include "util/sha256.h"
 
 namespace ferry::exporter {
 
@@ -50,17 +47,18 @@ json attachments_json(const std::vector<catalog::Attachment>& attachments) {
   return out;
 }
 
-package::ObjectEntry manifest_entry(const catalog::Object& o, const std::map<std::string, std::string>& addresses) {
+package::ObjectEntry manifest_entry(const catalog::Object& o, const Plan& plan) {
   package::ObjectEntry e{o.guid, o.type, o.name, o.folder, o.revision, {}, {}, {}};
   for (const auto& r : o.refs) {
-    auto address = addresses.find(r.to_guid);
+    auto target = plan.ref_targets.find(r.to_guid);
     e.refs.push_back({r.to_guid, r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains,
-                      address == addresses.end() ? std::string() : address->second});
+                      target == plan.ref_targets.end() ? std::string() : target->second->address().to_string()});
   }
   for (const auto& a : o.attachments) e.attachments.push_back({a.name, a.sha256, a.size});
   return e;
 }
 
+// Everything but the objects, which the package writer streams as they are added.
 package::Manifest start_manifest(const Plan& plan, const WriteInput& input) {
   package::Manifest m;
   m.package_id = input.package_id;
@@ -72,13 +70,40 @@ package::Manifest start_manifest(const Plan& plan, const WriteInput& input) {
   m.previous_package_id = input.previous_package_id;
   if (plan.mode == Mode::incremental) m.revisions = package::RevisionRange{plan.revision_from, plan.revision_to};
   for (const auto& t : plan.deleted) m.deleted.push_back({t.guid, t.type, t.folder, t.name, t.revision});
-  m.objects.reserve(plan.objects.size());
-  for (const auto* o : plan.objects) {
-    m.objects.push_back(manifest_entry(*o, plan.ref_addresses));
-    m.order.push_back(o->guid);
-  }
   return m;
 }
+
+/// The writer reports bytes written and bytes added so far; the caller wants a total
+/// that does not move with every object. Attachments are known from the plan; object
+/// documents are estimated from the average so far.
+class ProgressEstimate {
+ public:
+  ProgressEstimate(const Plan& plan, std::function<void(uint64_t, uint64_t)> report)
+      : report_(std::move(report)), objects_(plan.objects.size()) {
+    std::set<std::string> seen;
+    for (const auto* o : plan.objects) {
+      for (const auto& a : o->attachments) {
+        if (plan.include_data && seen.insert(a.sha256).second) attachment_bytes_ += a.size;
+      }
+    }
+  }
+  void object_added(uint64_t bytes) {
+    object_bytes_ += bytes;
+    ++objects_added_;
+  }
+  void operator()(uint64_t done, uint64_t added) const {
+    if (!report_) return;
+    uint64_t per_object = objects_added_ == 0 ? 0 : object_bytes_ / objects_added_;
+    report_(done, std::max(added, attachment_bytes_ + per_object * objects_));
+  }
+
+ private:
+  std::function<void(uint64_t, uint64_t)> report_;
+  uint64_t objects_ = 0;
+  uint64_t attachment_bytes_ = 0;
+  uint64_t object_bytes_ = 0;
+  uint64_t objects_added_ = 0;
+};
 
 /// One write() run.
 struct Writer {
@@ -87,6 +112,7 @@ struct Writer {
   const LoadSpec& load_spec;
   const BlobPath& blob_path;
   package::PackageWriter& zip;
+  ProgressEstimate& progress;
   std::vector<package::RequiredSecret> secrets;
   std::set<std::string> carried;  ///< attachment hashes added
 
@@ -102,7 +128,8 @@ Status Writer::add(const catalog::Object& object) {
     secrets.push_back({object.guid, std::move(pointer)});
   }
   auto text = FERRY_TRY(object_document(object, std::move(spec), *type));
-  FERRY_TRY(zip.add_object(object.guid, std::move(text)));
+  progress.object_added(text.size());
+  FERRY_TRY(zip.add_object(manifest_entry(object, plan), std::move(text)));
   return plan.include_data ? add_attachments(object) : Status{};
 }
 
@@ -117,12 +144,6 @@ Status Writer::add_attachments(const catalog::Object& object) {
     }
   }
   return {};
-}
-
-Expected<std::string> file_sha256(const std::filesystem::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return fail_errno("open package", path.string(), errno);
-  return sha256_fd(fd.get());
 }
 
 }  // namespace
@@ -171,8 +192,10 @@ Expected<WriteResult> write(const Plan& plan, const WriteInput& input, const typ
                             const LoadSpec& load_spec, const BlobPath& blob_path, const std::filesystem::path& out,
                             const signing::SecretKey& key, package::WriterOptions options) {
   std::stop_token stop = options.stop;
+  ProgressEstimate progress(plan, std::move(options.progress));
+  options.progress = [&progress](uint64_t done, uint64_t added) { progress(done, added); };
   auto zip = FERRY_TRY(package::PackageWriter::create(out, std::move(options)));
-  Writer w{plan, types, load_spec, blob_path, zip, {}, {}};
+  Writer w{plan, types, load_spec, blob_path, zip, progress, {}, {}};
   for (const auto* o : plan.objects) {
     if (stop.stop_requested()) {
       return fail(Errc::cancelled, "package " + out.string() + ": export cancelled; the partial package was removed");
@@ -183,7 +206,7 @@ Expected<WriteResult> write(const Plan& plan, const WriteInput& input, const typ
   manifest.required_secrets = w.secrets;
   auto written = FERRY_TRY(zip.finish(std::move(manifest), key));
   WriteResult result;
-  result.sha256 = FERRY_TRY(file_sha256(out));
+  result.sha256 = std::move(written.sha256);
   result.size = written.bytes;
   result.object_count = plan.objects.size();
   result.attachment_count = w.carried.size();

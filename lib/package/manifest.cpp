@@ -62,9 +62,8 @@ json lists_to_json(const Manifest& m, json out) {
   return out;
 }
 
-}  // namespace
-
-json to_json(const Manifest& m) {
+// Every field but the five lists and key_id: what the streamed writer puts first.
+json header_to_json(const Manifest& m) {
   json out = {
       {"format", m.format},
       {"package_id", m.package_id},
@@ -73,12 +72,57 @@ json to_json(const Manifest& m) {
       {"created_at", format_rfc3339(m.created_at)},
       {"source",
        {{"environment", m.source.environment}, {"engine", m.source.engine}, {"ferry_version", m.source.ferry_version}}},
-      {"export", m.export_settings},
-      {"key_id", m.key_id}};
-  out = lists_to_json(m, std::move(out));
+      {"export", m.export_settings}};
   if (m.revisions) out["revisions"] = {{"from", m.revisions->from}, {"to", m.revisions->to}};
   if (m.previous_package_id) out["previous_package_id"] = *m.previous_package_id;
   return out;
+}
+
+// nlohmann refuses invalid UTF-8 by throwing; a manifest must be valid JSON.
+Expected<std::string> dump(const json& j) {
+  try {
+    return j.dump();
+  } catch (const json::exception& e) {
+    return fail(Errc::invalid_argument, std::string("manifest: ") + e.what());
+  }
+}
+
+}  // namespace
+
+json to_json(const Manifest& m) {
+  json out = header_to_json(m);
+  out["key_id"] = m.key_id;
+  return lists_to_json(m, std::move(out));
+}
+
+Expected<std::string> manifest_head_text(const Manifest& m) {
+  auto text = FERRY_TRY(dump(header_to_json(m)));
+  text.back() = ',';  // the object continues with the lists
+  return text;
+}
+
+Expected<std::string> object_text(const ObjectEntry& o) { return dump(object_to_json(o)); }
+
+Expected<std::string> tombstone_text(const Tombstone& t) {
+  return dump({{"guid", t.guid}, {"type", t.type}, {"folder", t.folder}, {"name", t.name}, {"revision", t.revision}});
+}
+
+Expected<std::string> secret_text(const RequiredSecret& s) { return dump({{"guid", s.guid}, {"pointer", s.pointer}}); }
+
+std::string entry_text(std::string_view name, const EntryDigest& d) {
+  return "\"" + std::string(name) + "\":{\"sha256\":\"" + d.sha256 + "\",\"size\":" + std::to_string(d.size) + "}";
+}
+
+std::optional<std::string> object_entry_error(const ObjectEntry& o) {
+  auto bad_guid = [](const std::string& g) { return parse_guid(g) != g; };
+  if (bad_guid(o.guid)) return "object GUID \"" + o.guid + "\" is not a lower-case GUID";
+  for (const auto& r : o.refs) {
+    if (bad_guid(r.guid)) return "object " + o.guid + ": reference \"" + r.guid + "\" is not a lower-case GUID";
+  }
+  for (const auto& a : o.attachments) {
+    if (!is_sha256_hex(a.sha256)) return "object " + o.guid + ": attachment " + a.name + ": SHA-256 is not 64 hex digits";
+  }
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------

@@ -135,31 +135,40 @@ std::string attachment_entry_name(std::string_view sha256);
 // Writing
 
 struct WriterOptions {
-  /// Checked while data is copied; once stop is requested the write stops, the
-  /// partial file is removed and finish() returns Errc::cancelled.
+  /// Checked between entries and blocks; once stop is requested the writer's next
+  /// call fails with Errc::cancelled, and the partial file is removed.
   std::stop_token stop;
-  /// Called with the bytes of entry content consumed so far (objects and
-  /// attachments) and the total to consume; from the writing thread, during finish().
+  /// Called with the bytes of entry content written so far and the bytes of entry
+  /// content added so far (both grow while objects are added); from the thread that
+  /// calls add_object, add_attachment and finish().
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct WriteResult {
   uint64_t bytes = 0;    ///< size of the package file
   uint64_t entries = 0;  ///< zip entries written, manifest and signature included
+  std::string sha256;    ///< of the package file, hashed while it was written
 };
 
 /// Writes one package to a path chosen by the caller (normally a dot-named
 /// ".NAME.zip.partial" that the caller renames once finish() succeeded). The file is
-/// created exclusively at that path and written in place: no other file name is ever
-/// used. If finish() fails or the writer is destroyed without finish() succeeding,
-/// the file is removed.
+/// created exclusively at that path and written in place, front to back, as entries
+/// are added: no other file name is ever used. If any call fails or the writer is
+/// destroyed without finish() succeeding, the file is removed.
 ///
-/// Attachments are streamed from their files when finish() runs: never held in
-/// memory. Object JSON is appended to an unnamed temporary file (O_TMPFILE) in the
-/// package's folder until finish(), so 100k objects do not sit in memory; it has no
-/// name and vanishes with the writer (or the process). Only where the file system
-/// cannot make such a file is object JSON held in memory. Each entry is deflated
-/// unless a probe shows deflate would not help (stored); see docs/package-format.md.
+/// Nothing grows with the package in memory: object JSON and attachments go into
+/// the zip as they are added (deflated in blocks by a few worker threads, stored
+/// when a probe shows deflate would not help; see docs/package-format.md), and the
+/// manifest's lists and the zip's central directory wait in unnamed temporary files
+/// (O_TMPFILE beside the package, else memfd) until finish() writes them. The
+/// manifest is signed from that file, streaming.
+///
+/// Objects come in one of two ways, not mixed in one package:
+///  - add_object(entry, json): streamed. The object's manifest record is written as
+///    it is added, and `order` is the order of these calls; finish()'s manifest
+///    then has empty `objects` and `order`. What exports use.
+///  - add_object(guid, json): the records come with finish()'s manifest (objects and
+///    order), for small packages and tests.
 class PackageWriter {
  public:
   static Expected<PackageWriter> create(const std::filesystem::path& path, WriterOptions options = {});
@@ -167,19 +176,26 @@ class PackageWriter {
   PackageWriter& operator=(PackageWriter&&) noexcept;
   ~PackageWriter();
 
-  /// Adds objects/<guid>.json with json_text as its exact bytes. A guid may be added once.
+  /// Adds objects/<guid>.json with json_text as its exact bytes; entry.sha256 is
+  /// filled by the writer. The object comes next in the manifest's `objects` and
+  /// `order`. A guid may be added once.
+  Status add_object(ObjectEntry entry, std::string json_text);
+  /// Adds objects/<guid>.json; its record comes with finish()'s manifest.
   Status add_object(std::string_view guid, std::string json_text);
-  /// Adds attachments/<sha256> for file, once per distinct content. With expected
-  /// sha256 given and already added, the file is not read again; otherwise the file
-  /// is hashed now (streaming) and must match expected_sha256 when given. The file
-  /// must not change until finish(): its content is hashed again while it is copied.
+  /// Adds attachments/<sha256> for file, once per distinct content, copying it now.
+  /// With expected sha256 given and already added, the file is not read again;
+  /// given and new, the file is hashed while it is copied and a different hash
+  /// fails the package (corrupt: it changed under the export); not given, the file
+  /// is hashed first (its name needs the hash) and then copied.
   Expected<EntryDigest> add_attachment(const std::filesystem::path& file,
                                        std::optional<std::string_view> expected_sha256 = std::nullopt);
 
-  /// Fills manifest.entries, each object's sha256 and key_id, writes manifest.json and
-  /// signature.ed25519 and closes the file (fsync'ed). Every object in the manifest
-  /// must have been added with add_object and vice versa. Returns the manifest as
-  /// written through `written` when not null.
+  /// Fills entries, object hashes and key_id from what was actually written, writes
+  /// manifest.json and signature.ed25519, the central directory, and fsyncs. With
+  /// objects added the second way, every object in the manifest must have been
+  /// added and vice versa, and the manifest as written is returned through
+  /// `written` when not null (streamed packages: not filled, it would hold every
+  /// object).
   Expected<WriteResult> finish(Manifest manifest, const signing::SecretKey& key, Manifest* written = nullptr);
 
  private:

@@ -3,10 +3,13 @@
 
 #include <zip.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "util/error.h"
 
 namespace ferry::package {
 
@@ -44,5 +47,24 @@ inline constexpr unsigned kMaxWriterRatio = 50;
 
 /// ZIP_CM_STORE or ZIP_CM_DEFLATE for content of which these are samples.
 zip_int32_t choose_compression(std::initializer_list<std::string_view> samples);
+/// The same rule for content deflated whole: whether storing it is better.
+bool store_instead(uint64_t size, uint64_t deflated_size);
+
+// Pieces of manifest.json for the streaming writer: the JSON values to_json() makes,
+// compact. Errors (invalid_argument) are strings that are not valid UTF-8.
+struct ObjectEntry;
+struct Tombstone;
+struct RequiredSecret;
+struct EntryDigest;
+struct Manifest;
+/// `{"created_at":...,` every field but the lists and key_id, ending in a comma.
+Expected<std::string> manifest_head_text(const Manifest& m);
+Expected<std::string> object_text(const ObjectEntry& o);
+Expected<std::string> tombstone_text(const Tombstone& t);
+Expected<std::string> secret_text(const RequiredSecret& s);
+/// `"<name>":{"sha256":"...","size":N}` (names are ASCII: checked by the writer).
+std::string entry_text(std::string_view name, const EntryDigest& d);
+/// What manifest_from_json would refuse in one object's fields, or nullopt.
+std::optional<std::string> object_entry_error(const ObjectEntry& o);
 
 }  // namespace ferry::package

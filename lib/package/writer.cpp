@@ -1,12 +1,18 @@
-// PackageWriter. libzip builds the archive in zip_close(); two custom libzip sources
-// keep that within our rules:
-//  - ArchiveSink is the archive itself: it writes straight into the caller's file
-//    (created O_EXCL), so libzip never makes a temporary file with a name of its own;
-//  - EntrySource feeds one entry, from memory or streamed from a file, and checks
-//    cancellation, reports progress and re-hashes the bytes as libzip reads them.
+// PackageWriter: entries go into the zip (ZipOut) as they are added. Deflating and
+// hashing run on an OrderedPool; the calling thread reads files, SHA-256es
+// attachments (the hash must run in order), and writes finished tasks into the zip
+// in the order they were submitted. Attachments and the manifest are cut into
+// 512 KiB blocks deflated independently, each primed with the previous block's last 32 KiB
+// (as pigz does), so one large file keeps every worker busy and the output is one
+// ordinary deflate stream.
+//
+// manifest.json is written last, from scratch files that collected its lists as
+// entries went in; it is signed streaming (signing::SecretKey::sign_streamed) and
+// deflated like an attachment.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -14,10 +20,14 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
+#include <unordered_set>
 
+#include "package/ordered_pool.h"
 #include "package/package.h"
 #include "package/package_impl.h"
+#include "package/zip_out.h"
 #include "util/fd.h"
 #include "util/guid.h"
 #include "util/sha256.h"
@@ -26,172 +36,245 @@ namespace ferry::package {
 
 namespace {
 
-struct ArchiveSink {
-  int fd = -1;
-  zip_error_t error;
+constexpr size_t kBlockBytes = size_t{512} << 10;
+constexpr size_t kWindowBytes = 32 * 1024;  ///< deflate's window: the dictionary a block carries over
+/// Bounds the bytes waiting in the pool (inputs of blocks and objects not yet written).
+constexpr uint64_t kMaxInFlightBytes = uint64_t{6} << 20;
+constexpr size_t kMaxInFlightTasks = 512;
+
+/// One raw-deflate stream per thread at level 6 (what `zip -6` uses), reset per use.
+class Deflater {
+ public:
+  Deflater() { ok_ = deflateInit2(&zs_, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  ~Deflater() {
+    if (ok_) deflateEnd(&zs_);
+  }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  /// Deflates in, after dict (the bytes before it in the same entry). Z_FINISH ends
+  /// the stream; Z_SYNC_FLUSH ends on a byte boundary so the next block can follow.
+  bool run(std::string_view dict, std::string_view in, int flush, std::string& out) {
+    if (!ok_ || deflateReset(&zs_) != Z_OK) return false;
+    if (!dict.empty() && deflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(dict.data()),
+                                              static_cast<uInt>(dict.size())) != Z_OK) {
+      return false;
+    }
+    out.resize(deflateBound(&zs_, in.size()) + 64);
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    size_t produced = 0;
+    for (;;) {
+      zs_.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+      zs_.avail_out = static_cast<uInt>(out.size() - produced);
+      int rc = deflate(&zs_, flush);
+      produced = out.size() - zs_.avail_out;
+      if (rc == Z_STREAM_END || (rc == Z_OK && zs_.avail_out > 0 && flush != Z_FINISH)) break;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
+      out.resize(out.size() * 2);
+    }
+    out.resize(produced);
+    return true;
+  }
+
+ private:
+  z_stream zs_{};
+  bool ok_ = false;
 };
 
-zip_int64_t sink_fail(ArchiveSink* s, int zip_code) {
-  zip_error_set(&s->error, zip_code, errno);
-  return -1;
+Deflater& thread_deflater() {
+  thread_local Deflater deflater;
+  return deflater;
 }
 
-zip_int64_t sink_seek(ArchiveSink* s, void* data, zip_uint64_t len) {
-  auto* args = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len, &s->error);
-  if (args == nullptr) return -1;
-  if (::lseek(s->fd, args->offset, args->whence) < 0) return sink_fail(s, ZIP_ER_SEEK);
-  return 0;
+uint32_t crc_of(std::string_view bytes) {
+  return static_cast<uint32_t>(
+      crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
-zip_int64_t sink_callback(void* user, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
-  auto* s = static_cast<ArchiveSink*>(user);
-  switch (cmd) {
-    case ZIP_SOURCE_SUPPORTS:
-      return ZIP_SOURCE_SUPPORTS_WRITABLE;
-    case ZIP_SOURCE_STAT:  // "does not exist yet": libzip starts an empty archive
-      zip_error_set(&s->error, ZIP_ER_READ, ENOENT);
-      return -1;
-    case ZIP_SOURCE_ERROR:
-      return zip_error_to_data(&s->error, data, len);
-    case ZIP_SOURCE_BEGIN_WRITE:
-      if (::ftruncate(s->fd, 0) != 0 || ::lseek(s->fd, 0, SEEK_SET) != 0) return sink_fail(s, ZIP_ER_WRITE);
-      return 0;
-    case ZIP_SOURCE_WRITE:
-      if (!write_all(s->fd, std::string_view(static_cast<const char*>(data), len), "package")) {
-        return sink_fail(s, ZIP_ER_WRITE);
-      }
-      return static_cast<zip_int64_t>(len);
-    case ZIP_SOURCE_SEEK_WRITE:
-      return sink_seek(s, data, len);
-    case ZIP_SOURCE_TELL_WRITE: {
-      off_t pos = ::lseek(s->fd, 0, SEEK_CUR);
-      return pos < 0 ? sink_fail(s, ZIP_ER_TELL) : pos;
-    }
-    case ZIP_SOURCE_COMMIT_WRITE:
-      return ::fsync(s->fd) == 0 ? 0 : sink_fail(s, ZIP_ER_WRITE);
-    default:  // OPEN/READ/CLOSE/SEEK/TELL of the (empty) old archive, ROLLBACK, REMOVE, FREE
-      return 0;
+/// 16 bytes of a canonical GUID, for the set of objects added (100k strings would be ~10 MB).
+struct GuidKey {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  friend bool operator==(const GuidKey&, const GuidKey&) = default;
+};
+struct GuidKeyHash {
+  size_t operator()(const GuidKey& k) const { return std::hash<uint64_t>()(k.hi ^ (k.lo * 0x9e3779b97f4a7c15ull)); }
+};
+GuidKey guid_key(std::string_view guid) {
+  GuidKey k;
+  int nibbles = 0;
+  for (char c : guid) {
+    if (c == '-') continue;
+    uint64_t v = static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    uint64_t& half = nibbles++ < 16 ? k.hi : k.lo;
+    half = (half << 4) | v;
   }
+  return k;
 }
 
-/// State every EntrySource of one writer reports into.
-struct Shared {
-  const WriterOptions* options = nullptr;
+}  // namespace
+
+struct WriterCore;
+
+namespace {
+
+/// A unit of work for the pool and what the writer does with it afterwards, in order.
+struct WriterTask : OrderedPool::Task {
+  virtual Status commit(WriterCore& rep) = 0;
+};
+
+}  // namespace
+
+/// The writer's state; PackageWriter::Rep is this (tasks need it, and Rep is private).
+struct WriterCore {
+  std::filesystem::path path;
+  WriterOptions options;
+  UniqueFd fd;
+  std::optional<ZipOut> zip;
+  // manifest.json's long lists, collected while entries go in
+  std::optional<ScratchFile> objects_part;
+  std::optional<ScratchFile> order_part;
+  std::optional<ScratchFile> entries_part;
+  enum class Records { none, streamed, with_finish };
+  Records records = Records::none;  ///< how the objects' manifest records come, fixed by the first object
+  uint64_t streamed = 0;            ///< objects whose manifest record has been written
+  uint64_t entries_listed = 0;
+  std::unordered_set<GuidKey, GuidKeyHash> added;
+  std::map<std::string, EntryDigest> unstreamed;   ///< guid -> digest, objects whose record comes with finish()
+  std::map<std::string, EntryDigest> attachments;  ///< entry name -> digest: few (distinct contents)
   uint64_t done = 0;
   uint64_t total = 0;
-  std::string failure;  ///< the first failure an entry source saw, for finish()'s message
-  Errc failure_code = Errc::io;
+  uint32_t open_crc = 0;        ///< of the streamed entry being written
+  std::optional<Error> broken;  ///< the first failure: every later call fails with it
+  bool finished = false;
+  OrderedPool pool{default_worker_count()};
+
+  ~WriterCore() {
+    if (!finished) abandon();
+  }
+  void abandon();
+  std::unexpected<Error> failed(Errc code, const std::string& what) const {
+    return fail(code, "package " + path.string() + ": " + what);
+  }
+  Status check_usable();
+  Status remember(Status st);
+  Status submit(std::unique_ptr<WriterTask> task);
+  Status commit_one();
+  Status drain();
+  void advance(uint64_t bytes);
+  Status list_entry(const std::string& name, const EntryDigest& digest);
+  Status stream_fd(int source, const std::string& name, Method method, uint64_t size, Sha256* hasher);
+  Status add_small_file(int source, const std::string& name, uint64_t size, Sha256& hasher);
+  Expected<ScratchFile> compose_manifest(const Manifest& m, const std::string& key_id);
+  Expected<WriteResult> finish(Manifest& manifest, const signing::SecretKey& key);
 };
 
-/// What one entry's bytes come from; owned by its libzip source. Content is, in this
-/// order of precedence: a region of the writer's spill file (spill_fd >= 0), a file
-/// (path), or memory (data).
-struct EntrySource {
-  std::string data;            ///< in-memory content, when path is empty and there is no spill
-  std::filesystem::path path;  ///< streamed content
-  int spill_fd = -1;           ///< not owned: the writer's spill file, open until zip_close
-  uint64_t spill_offset = 0;   ///< where this entry's bytes start in the spill file
-  std::string expected_sha256;
-  uint64_t size = 0;
-  time_t mtime = 0;
-  Shared* shared = nullptr;
-  UniqueFd fd;
-  Sha256 hasher;
-  uint64_t pos = 0;
-  zip_error_t error;
-};
+struct PackageWriter::Rep : WriterCore {};
 
-zip_int64_t entry_fail(EntrySource* e, int zip_code, std::string why, Errc code = Errc::io) {
-  if (e->shared->failure.empty()) {
-    e->shared->failure = std::move(why);
-    e->shared->failure_code = code;
-  }
-  zip_error_set(&e->error, zip_code, 0);
-  return -1;
-}
+namespace {
 
-zip_int64_t entry_open(EntrySource* e) {
-  e->pos = 0;
-  e->hasher = Sha256();
-  if (e->path.empty()) return 0;
-  e->fd = UniqueFd(::open(e->path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!e->fd) return entry_fail(e, ZIP_ER_OPEN, e->path.string() + ": open: " + errno_text(errno));
-  return 0;
-}
+// ---- tasks -------------------------------------------------------------------------
 
-// At the end of an entry: the bytes copied must be the ones the manifest names.
-zip_int64_t entry_eof(EntrySource* e) {
-  auto sha = e->hasher.finish_hex();
-  e->hasher = Sha256();
-  if (e->pos != e->size || sha != e->expected_sha256) {
-    return entry_fail(e, ZIP_ER_INCONS,
-                      e->path.string() + ": content changed while the package was written (expected SHA-256 " +
-                          e->expected_sha256 + ", " + std::to_string(e->size) + " bytes; copied " + sha + ", " +
-                          std::to_string(e->pos) + " bytes)",
-                      Errc::corrupt);
-  }
-  return 0;
-}
+/// An entry small enough to deflate whole: CRC'ed and deflated, and stored instead
+/// when deflate does not pay (the probe's rule, applied to the result).
+struct WholeTask : WriterTask {
+  std::string text;
+  EntryDigest digest;  ///< size always; sha256 here when hash_here
+  bool hash_here = false;
+  uint32_t crc = 0;
+  Method method = Method::deflate;
+  std::string out;
 
-zip_int64_t entry_read(EntrySource* e, void* data, zip_uint64_t len) {
-  if (e->shared->options->stop.stop_requested()) return entry_fail(e, ZIP_ER_CANCELLED, "cancelled", Errc::cancelled);
-  ssize_t n = 0;
-  if (e->spill_fd >= 0) {
-    auto want = static_cast<size_t>(std::min<uint64_t>(len, e->size - std::min(e->pos, e->size)));
-    do n = ::pread(e->spill_fd, data, want, static_cast<off_t>(e->spill_offset + e->pos));
-    while (n < 0 && errno == EINTR);
-    if (n < 0) return entry_fail(e, ZIP_ER_READ, "spill file: read: " + errno_text(errno));
-  } else if (e->path.empty()) {
-    n = static_cast<ssize_t>(std::min<uint64_t>(len, e->data.size() - std::min<uint64_t>(e->pos, e->data.size())));
-    std::memcpy(data, e->data.data() + e->pos, static_cast<size_t>(n));
-  } else {
-    do n = ::read(e->fd.get(), data, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) return entry_fail(e, ZIP_ER_READ, e->path.string() + ": read: " + errno_text(errno));
-  }
-  if (n == 0) return entry_eof(e) < 0 ? -1 : 0;
-  e->hasher.update(std::string_view(static_cast<const char*>(data), static_cast<size_t>(n)));
-  e->pos += static_cast<uint64_t>(n);
-  e->shared->done += static_cast<uint64_t>(n);
-  if (e->shared->options->progress) e->shared->options->progress(e->shared->done, e->shared->total);
-  return n;
-}
-
-zip_int64_t entry_callback(void* user, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
-  auto* e = static_cast<EntrySource*>(user);
-  switch (cmd) {
-    case ZIP_SOURCE_SUPPORTS:
-      return ZIP_SOURCE_SUPPORTS_READABLE;
-    case ZIP_SOURCE_OPEN:
-      return entry_open(e);
-    case ZIP_SOURCE_READ:
-      return entry_read(e, data, len);
-    case ZIP_SOURCE_CLOSE:
-      e->fd = UniqueFd();
-      return 0;
-    case ZIP_SOURCE_STAT: {
-      auto* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &e->error);
-      if (st == nullptr) return -1;
-      zip_stat_init(st);
-      st->valid = ZIP_STAT_SIZE | ZIP_STAT_MTIME;
-      st->size = e->size;
-      st->mtime = e->mtime;
-      return sizeof(*st);
+  void run() override {
+    digest.size = text.size();
+    if (hash_here) digest.sha256 = sha256_hex(text);
+    crc = crc_of(text);
+    bool ok = thread_deflater().run({}, text, Z_FINISH, out);
+    if (!ok || store_instead(text.size(), out.size())) {
+      method = Method::store;
+      out = std::move(text);
     }
-    case ZIP_SOURCE_ERROR:
-      return zip_error_to_data(&e->error, data, len);
-    case ZIP_SOURCE_FREE:
-      zip_error_fini(&e->error);
-      delete e;
-      return 0;
-    default:
-      zip_error_set(&e->error, ZIP_ER_OPNOTSUPP, 0);
-      return -1;
+    text = std::string();
   }
+};
+
+/// objects/<guid>.json: hashed here too (object JSON is small).
+struct ObjectTask final : WholeTask {
+  std::string guid;
+  std::optional<ObjectEntry> entry;  ///< streamed: the manifest record to write
+  Status commit(WriterCore& rep) override;
+};
+
+/// attachments/<sha256> of at most one block: no probe, the deflated whole decides.
+struct SmallFileTask final : WholeTask {
+  std::string name;
+  Status commit(WriterCore& rep) override {
+    FERRY_TRY(rep.zip->add(name, method, crc, digest.size, out));
+    rep.advance(digest.size);
+    return {};
+  }
+};
+
+/// One block of a streamed entry: CRC'ed, and deflated when the entry is.
+struct BlockTask final : WriterTask {
+  std::string dict;
+  std::string in;
+  bool last = false;
+  Method method = Method::deflate;
+  uint32_t crc = 0;
+  std::string out;
+  bool ok = true;
+
+  void run() override {
+    crc = crc_of(in);
+    if (method == Method::deflate) ok = thread_deflater().run(dict, in, last ? Z_FINISH : Z_SYNC_FLUSH, out);
+  }
+  Status commit(WriterCore& rep) override {
+    if (!ok) return fail(Errc::internal, "deflate failed");
+    rep.open_crc = static_cast<uint32_t>(crc32_combine(rep.open_crc, crc, static_cast<z_off_t>(in.size())));
+    FERRY_TRY(rep.zip->data(method == Method::deflate ? std::string_view(out) : std::string_view(in)));
+    rep.advance(in.size());
+    return {};
+  }
+};
+
+/// Start and end of a streamed entry: nothing to run, only their place in the order.
+struct BeginTask final : WriterTask {
+  std::string name;
+  Method method = Method::deflate;
+  uint64_t size = 0;
+  void run() override {}
+  Status commit(WriterCore& rep) override {
+    rep.open_crc = static_cast<uint32_t>(crc32_z(0, nullptr, 0));
+    return rep.zip->begin(name, method, size);
+  }
+};
+
+struct EndTask final : WriterTask {
+  void run() override {}
+  Status commit(WriterCore& rep) override { return rep.zip->end(rep.open_crc); }
+};
+
+Status ObjectTask::commit(WriterCore& rep) {
+  auto name = object_entry_name(guid);
+  FERRY_TRY(rep.zip->add(name, method, crc, digest.size, out));
+  FERRY_TRY(rep.list_entry(name, digest));
+  rep.advance(digest.size);
+  if (!entry) {
+    rep.unstreamed[guid] = digest;
+    return {};
+  }
+  entry->sha256 = digest.sha256;
+  auto record = FERRY_TRY(object_text(*entry));
+  FERRY_TRY(rep.objects_part->append((rep.streamed == 0 ? "\n" : ",\n") + record));
+  FERRY_TRY(rep.order_part->append((rep.streamed == 0 ? "\n\"" : ",\n\"") + guid + "\""));
+  ++rep.streamed;
+  return {};
 }
 
 // Reads up to kProbeBytes at the start, middle and end of a file for choose_compression.
-zip_int32_t probe_file(int fd, uint64_t size) {
+Method probe_file(int fd, uint64_t size) {
   std::array<std::string, 3> samples;
   std::array<uint64_t, 3> offsets{0, size / 2, size > kProbeBytes ? size - kProbeBytes : 0};
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -199,131 +282,159 @@ zip_int32_t probe_file(int fd, uint64_t size) {
     ssize_t n = ::pread(fd, samples[i].data(), samples[i].size(), static_cast<off_t>(offsets[i]));
     samples[i].resize(n > 0 ? static_cast<size_t>(n) : 0);
   }
-  return choose_compression({samples[0], samples[1], samples[2]});
+  return choose_compression({samples[0], samples[1], samples[2]}) == ZIP_CM_DEFLATE ? Method::deflate : Method::store;
 }
 
-zip_int32_t probe_text(std::string_view text) {
-  auto mid = text.size() / 2;
-  return choose_compression({text.substr(0, kProbeBytes), text.substr(mid, kProbeBytes),
-                             text.size() > kProbeBytes ? text.substr(text.size() - kProbeBytes) : std::string_view()});
+// Reads exactly want bytes at offset (a block, sized to what is left so small files
+// do not hold a whole block's buffer); fewer means the file shrank.
+Expected<std::string> read_block(int fd, uint64_t offset, size_t want) {
+  std::string block(want, '\0');
+  size_t got = 0;
+  while (got < want) {
+    ssize_t n = ::pread(fd, block.data() + got, want - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(Errc::io, "read: " + errno_text(errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  block.resize(got);
+  return block;
+}
+
+bool grew_beyond(int fd, uint64_t size) {
+  char byte = 0;
+  return ::pread(fd, &byte, 1, static_cast<off_t>(size)) > 0;
 }
 
 }  // namespace
 
-struct PackageWriter::Rep {
-  std::filesystem::path path;
-  WriterOptions options;
-  ArchiveSink sink;
-  UniqueFd fd;
-  ZipPtr za;
-  Shared shared;
-  time_t mtime = ::time(nullptr);
-  std::map<std::string, EntryDigest> entries;  ///< everything but manifest and signature
-  std::set<std::string> objects;
-  /// Object JSON waits here for zip_close instead of in memory: an unnamed O_TMPFILE
-  /// beside the package (never a visible name, gone with the process). Opened on the
-  /// first add_object; if the file system cannot make one, objects stay in memory.
-  UniqueFd spill;
-  uint64_t spill_size = 0;
-  bool spill_tried = false;
-  bool finished = false;
+// ---- Rep ---------------------------------------------------------------------------
 
-  ~Rep() {
-    if (!finished) abandon();
-    zip_error_fini(&sink.error);
-  }
-  /// Drops everything added and removes the partial file.
-  void abandon();
-  Expected<WriteResult> finish(Manifest& manifest, const signing::SecretKey& key);
-  std::unexpected<Error> failed(Errc code, const std::string& what) const {
-    return fail(code, "package " + path.string() + ": " + what);
-  }
-  Status add_entry(EntrySource* src, const std::string& name, zip_int32_t method);
-  Status add_memory(const std::string& name, std::string data, EntryDigest digest);
-  Status add_spilled(const std::string& name, std::string_view data, EntryDigest digest);
-  int spill_fd();
-  Expected<WriteResult> close();
-};
-
-Status PackageWriter::Rep::add_entry(EntrySource* src, const std::string& name, zip_int32_t method) {
-  src->shared = &shared;
-  src->mtime = mtime;
-  zip_error_init(&src->error);
-  zip_error_t err;
-  zip_error_init(&err);
-  zip_source_t* zs = zip_source_function_create(entry_callback, src, &err);
-  if (zs == nullptr) {
-    delete src;
-    auto text = zip_error_text(&err);
-    zip_error_fini(&err);
-    return failed(Errc::internal, name + ": " + text);
-  }
-  zip_int64_t idx = zip_file_add(za.get(), name.c_str(), zs, ZIP_FL_ENC_UTF_8);
-  if (idx < 0) {
-    zip_source_free(zs);
-    return failed(Errc::internal, name + ": " + zip_strerror(za.get()));
-  }
-  if (zip_set_file_compression(za.get(), static_cast<zip_uint64_t>(idx), method, method == ZIP_CM_DEFLATE ? 6 : 0) !=
-      0) {
-    return failed(Errc::internal, name + ": " + zip_strerror(za.get()));
+Status WriterCore::check_usable() {
+  if (finished) return fail(Errc::internal, "PackageWriter used after finish()");
+  if (broken) return std::unexpected(*broken);
+  if (options.stop.stop_requested()) {
+    return remember(failed(Errc::cancelled, "export cancelled; the partial package was removed"));
   }
   return {};
 }
 
-Status PackageWriter::Rep::add_memory(const std::string& name, std::string data, EntryDigest digest) {
-  auto method = probe_text(data);
-  auto* src = new EntrySource;
-  src->data = std::move(data);
-  src->size = digest.size;
-  src->expected_sha256 = std::move(digest.sha256);
-  shared.total += src->size;
-  return add_entry(src, name, method);
-}
-
-int PackageWriter::Rep::spill_fd() {
-  if (!spill_tried) {
-    spill_tried = true;
-    auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    spill = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+// A writer that failed once stays failed: the zip may hold half an entry.
+Status WriterCore::remember(Status st) {
+  if (!st && !broken) {
+    broken = st.error();
+    if (!broken->message.starts_with("package ")) broken->message = "package " + path.string() + ": " + broken->message;
   }
-  return spill.get();
+  return broken ? std::unexpected(*broken) : st;
 }
 
-// The compression choice is made now, while the text is at hand; libzip reads the
-// bytes back from the spill file during zip_close.
-Status PackageWriter::Rep::add_spilled(const std::string& name, std::string_view data, EntryDigest digest) {
-  auto method = probe_text(data);
-  if (auto st = write_all(spill.get(), data, "spill file"); !st) return failed(st.error().code, st.error().message);
-  auto* src = new EntrySource;
-  src->spill_fd = spill.get();
-  src->spill_offset = spill_size;
-  spill_size += data.size();
-  src->size = digest.size;
-  src->expected_sha256 = std::move(digest.sha256);
-  shared.total += src->size;
-  return add_entry(src, name, method);
+void WriterCore::advance(uint64_t bytes) {
+  done += bytes;
+  if (options.progress) options.progress(done, total);
 }
+
+Status WriterCore::list_entry(const std::string& name, const EntryDigest& digest) {
+  auto text = entry_text(name, digest);
+  FERRY_TRY(entries_part->append((entries_listed++ == 0 ? "\n" : ",\n") + text));
+  return {};
+}
+
+Status WriterCore::commit_one() {
+  auto task = pool.take();
+  if (!task) return {};
+  return remember(static_cast<WriterTask&>(*task).commit(*this));
+}
+
+// Keeps the pool's memory bounded: the oldest tasks are written before more go in.
+Status WriterCore::submit(std::unique_ptr<WriterTask> task) {
+  while (pool.in_flight() >= kMaxInFlightTasks || pool.weight_in_flight() >= kMaxInFlightBytes) FERRY_TRY(commit_one());
+  pool.submit(std::move(task));
+  return {};
+}
+
+Status WriterCore::drain() {
+  while (pool.in_flight() > 0) FERRY_TRY(commit_one());
+  return {};
+}
+
+// Streams size bytes of fd into the zip as entry name, block by block; with hasher,
+// the bytes read are hashed into it (in order, on this thread).
+Status WriterCore::stream_fd(int source, const std::string& name, Method method, uint64_t size, Sha256* hasher) {
+  auto begin = std::make_unique<BeginTask>();
+  begin->name = name;
+  begin->method = method;
+  begin->size = size;
+  FERRY_TRY(submit(std::move(begin)));
+  total += size;
+  std::string tail;  // the last 32 KiB before the next block
+  uint64_t offset = 0;
+  do {  // at least once: an empty entry is one empty last block
+    FERRY_TRY(check_usable());
+    auto want = static_cast<size_t>(std::min<uint64_t>(kBlockBytes, size - offset));
+    auto block = FERRY_TRY(read_block(source, offset, want));
+    if (block.size() != want) {
+      return fail(Errc::corrupt, name + ": content changed while the package was written (expected " +
+                                     std::to_string(size) + " bytes, read " + std::to_string(offset + block.size()) +
+                                     ")");
+    }
+    offset += want;
+    auto task = std::make_unique<BlockTask>();
+    task->method = method;
+    task->last = offset == size;
+    if (hasher) hasher->update(block);
+    if (method == Method::deflate) {
+      task->dict = std::move(tail);
+      tail = block.substr(block.size() - std::min(block.size(), kWindowBytes));
+    }
+    task->weight = block.size() * 2 + task->dict.size();
+    task->in = std::move(block);
+    FERRY_TRY(submit(std::move(task)));
+  } while (offset < size);
+  if (grew_beyond(source, size)) {
+    return fail(Errc::corrupt, name + ": content changed while the package was written (longer than " +
+                                   std::to_string(size) + " bytes)");
+  }
+  return submit(std::make_unique<EndTask>());
+}
+
+// A file of at most one block goes whole to a worker: deflating it costs less than
+// probing three 64 KiB samples of it and then deflating it anyway.
+Status WriterCore::add_small_file(int source, const std::string& name, uint64_t size, Sha256& hasher) {
+  FERRY_TRY(check_usable());
+  auto bytes = FERRY_TRY(read_block(source, 0, static_cast<size_t>(size)));
+  if (bytes.size() != size || grew_beyond(source, size)) {
+    return fail(Errc::corrupt,
+                name + ": content changed while the package was written (expected " + std::to_string(size) + " bytes)");
+  }
+  hasher.update(bytes);
+  auto task = std::make_unique<SmallFileTask>();
+  task->name = name;
+  task->weight = bytes.size() * 2;
+  task->text = std::move(bytes);
+  total += size;
+  return submit(std::move(task));
+}
+
+// ---- PackageWriter -----------------------------------------------------------------
 
 Expected<PackageWriter> PackageWriter::create(const std::filesystem::path& path, WriterOptions options) {
   auto rep = std::make_unique<Rep>();
   rep->path = path;
   rep->options = std::move(options);
-  rep->shared.options = &rep->options;
-  zip_error_init(&rep->sink.error);
   rep->fd = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!rep->fd) return fail_errno("create package", path.string(), errno);
-  rep->sink.fd = rep->fd.get();
-  zip_error_t err;
-  zip_error_init(&err);
-  zip_source_t* src = zip_source_function_create(sink_callback, &rep->sink, &err);
-  zip_t* za = src ? zip_open_from_source(src, ZIP_CREATE | ZIP_TRUNCATE, &err) : nullptr;
-  if (za == nullptr) {
-    if (src) zip_source_free(src);
-    auto text = zip_error_text(&err);
-    zip_error_fini(&err);
-    return rep->failed(Errc::internal, "cannot start the zip archive: " + text);
+  auto dir = path.parent_path();
+  auto central = ScratchFile::create(dir);
+  auto objects = ScratchFile::create(dir);
+  auto order = ScratchFile::create(dir);
+  auto entries = ScratchFile::create(dir);
+  for (auto* scratch : {&central, &objects, &order, &entries}) {
+    if (!*scratch) return rep->failed(scratch->error().code, scratch->error().message);
   }
-  rep->za.reset(za);
+  rep->zip.emplace(rep->fd.get(), std::move(*central), ::time(nullptr));
+  rep->objects_part.emplace(std::move(*objects));
+  rep->order_part.emplace(std::move(*order));
+  rep->entries_part.emplace(std::move(*entries));
   return PackageWriter(std::move(rep));
 }
 
@@ -332,27 +443,55 @@ PackageWriter::PackageWriter(PackageWriter&&) noexcept = default;
 PackageWriter& PackageWriter::operator=(PackageWriter&&) noexcept = default;
 PackageWriter::~PackageWriter() = default;
 
-Status PackageWriter::add_object(std::string_view guid, std::string json_text) {
-  if (!rep_ || rep_->finished) return fail(Errc::internal, "PackageWriter used after finish()");
+namespace {
+
+Status add_object_task(WriterCore& rep, std::string_view guid, std::string json_text,
+                       std::optional<ObjectEntry> entry) {
+  FERRY_TRY(rep.check_usable());
   if (parse_guid(guid) != guid) {
-    return rep_->failed(Errc::invalid_argument, "object GUID \"" + std::string(guid) + "\" is not a lower-case GUID");
+    return rep.failed(Errc::invalid_argument, "object GUID \"" + std::string(guid) + "\" is not a lower-case GUID");
   }
-  if (!rep_->objects.insert(std::string(guid)).second) {
-    return rep_->failed(Errc::conflict, "object " + std::string(guid) + " added twice");
+  if (entry) {
+    if (auto why = object_entry_error(*entry)) return rep.failed(Errc::invalid_argument, *why);
   }
-  auto name = object_entry_name(guid);
-  EntryDigest digest{sha256_hex(json_text), json_text.size()};
-  rep_->entries[name] = digest;
-  if (rep_->spill_fd() >= 0) return rep_->add_spilled(name, json_text, digest);
-  return rep_->add_memory(name, std::move(json_text), digest);
+  auto records = entry ? WriterCore::Records::streamed : WriterCore::Records::with_finish;
+  if (rep.records != WriterCore::Records::none && rep.records != records) {
+    return rep.failed(Errc::internal, "objects added both with and without their manifest record");
+  }
+  rep.records = records;
+  if (!rep.added.insert(guid_key(guid)).second) {
+    return rep.failed(Errc::conflict, "object " + std::string(guid) + " added twice");
+  }
+  auto task = std::make_unique<ObjectTask>();
+  task->hash_here = true;
+  task->guid = std::string(guid);
+  task->weight = json_text.size() * 2;
+  task->text = std::move(json_text);
+  task->entry = std::move(entry);
+  rep.total += task->text.size();
+  return rep.submit(std::move(task));
+}
+
+}  // namespace
+
+Status PackageWriter::add_object(ObjectEntry entry, std::string json_text) {
+  if (!rep_) return fail(Errc::internal, "PackageWriter used after move");
+  auto guid = entry.guid;
+  return add_object_task(*rep_, guid, std::move(json_text), std::move(entry));
+}
+
+Status PackageWriter::add_object(std::string_view guid, std::string json_text) {
+  if (!rep_) return fail(Errc::internal, "PackageWriter used after move");
+  return add_object_task(*rep_, guid, std::move(json_text), std::nullopt);
 }
 
 Expected<EntryDigest> PackageWriter::add_attachment(const std::filesystem::path& file,
                                                     std::optional<std::string_view> expected_sha256) {
-  if (!rep_ || rep_->finished) return fail(Errc::internal, "PackageWriter used after finish()");
+  if (!rep_) return fail(Errc::internal, "PackageWriter used after move");
+  FERRY_TRY(rep_->check_usable());
   if (expected_sha256) {
-    auto it = rep_->entries.find(attachment_entry_name(*expected_sha256));
-    if (it != rep_->entries.end()) return it->second;
+    auto it = rep_->attachments.find(attachment_entry_name(*expected_sha256));
+    if (it != rep_->attachments.end()) return it->second;
   }
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno("open attachment", file.string(), errno);
@@ -365,99 +504,160 @@ Expected<EntryDigest> PackageWriter::add_attachment(const std::filesystem::path&
   }
   EntryDigest digest{sha, static_cast<uint64_t>(st.st_size)};
   auto name = attachment_entry_name(sha);
-  if (rep_->entries.contains(name)) return rep_->entries[name];
-  auto* src = new EntrySource;
-  src->path = file;
-  src->size = digest.size;
-  src->expected_sha256 = sha;
-  rep_->shared.total += digest.size;
-  FERRY_TRY(rep_->add_entry(src, name, probe_file(fd.get(), digest.size)));
-  rep_->entries[name] = digest;
+  if (auto it = rep_->attachments.find(name); it != rep_->attachments.end()) return it->second;
+  Sha256 hasher;
+  Status copied = digest.size <= kBlockBytes
+                      ? rep_->add_small_file(fd.get(), name, digest.size, hasher)
+                      : rep_->stream_fd(fd.get(), name, probe_file(fd.get(), digest.size), digest.size, &hasher);
+  auto copied_sha = hasher.finish_hex();
+  if (copied && copied_sha != sha) {
+    copied = fail(Errc::corrupt, "content changed while the package was written (expected SHA-256 " + sha +
+                                     ", copied " + copied_sha + ")");
+  }
+  if (copied) copied = rep_->list_entry(name, digest);
+  if (!copied) {
+    return std::unexpected(
+        rep_->remember(fail(copied.error().code, file.string() + ": " + copied.error().message)).error());
+  }
+  rep_->attachments[name] = digest;
   return digest;
 }
 
+// ---- finish ------------------------------------------------------------------------
+
 namespace {
 
-// Object hashes, entries and key id come from what was actually added, never from the caller.
-Status fill_manifest(const std::set<std::string>& added, const std::map<std::string, EntryDigest>& entries, Manifest& m,
-                     const signing::SecretKey& key) {
+// Object hashes and entries come from what was actually added, never from the caller.
+Status fill_unstreamed(const std::map<std::string, EntryDigest>& added, Manifest& m) {
   std::set<std::string> listed;
   for (auto& o : m.objects) {
-    if (!added.contains(o.guid)) {
-      return fail(Errc::internal, "object " + o.guid + " is in the manifest but was not added");
-    }
-    o.sha256 = entries.at(object_entry_name(o.guid)).sha256;
+    auto it = added.find(o.guid);
+    if (it == added.end()) return fail(Errc::internal, "object " + o.guid + " is in the manifest but was not added");
+    if (auto why = object_entry_error(o)) return fail(Errc::invalid_argument, *why);
+    o.sha256 = it->second.sha256;
     listed.insert(o.guid);
   }
-  for (const auto& g : added) {
+  for (const auto& [g, digest] : added) {
     if (!listed.contains(g)) return fail(Errc::internal, "object " + g + " was added but is not in the manifest");
   }
-  m.format = std::string(kFormat);
-  m.entries = entries;
-  m.key_id = key.key_id();
   return {};
 }
 
-// The manifest's exact bytes; checked with the reader's own parser so a package that
-// would be refused on import fails here, at the source, instead.
-Expected<std::string> manifest_bytes(const Manifest& m) {
-  try {
-    auto j = to_json(m);
-    if (auto back = manifest_from_json(j); !back) return std::unexpected(back.error());
-    return j.dump(2) + "\n";
-  } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::invalid_argument, std::string("manifest: ") + e.what());
+// The rules manifest_from_json checks across fields, for what the caller gave.
+Status check_lists(const Manifest& m, size_t streamed) {
+  if (streamed > 0 && (!m.objects.empty() || !m.order.empty())) {
+    return fail(Errc::internal, "objects were streamed: the manifest given to finish() must not list objects or order");
   }
+  std::map<std::string, int> known;  // 1 object, 2 tombstone
+  for (const auto& o : m.objects) known.emplace(o.guid, 1);
+  for (const auto& t : m.deleted) {
+    if (parse_guid(t.guid) != t.guid)
+      return fail(Errc::invalid_argument, "deleted GUID \"" + t.guid + "\" is not a lower-case GUID");
+    known.emplace(t.guid, 2);
+  }
+  for (const auto& s : m.required_secrets) {
+    if (parse_guid(s.guid) != s.guid) {
+      return fail(Errc::invalid_argument, "required secret GUID \"" + s.guid + "\" is not a lower-case GUID");
+    }
+  }
+  std::set<std::string> ordered;
+  for (const auto& g : m.order) {
+    if (!known.contains(g)) return fail(Errc::invalid_argument, "order: " + g + " is neither an object nor deleted");
+    if (!ordered.insert(g).second) return fail(Errc::invalid_argument, "order: " + g + " appears twice");
+  }
+  for (const auto& o : m.objects) {
+    if (!ordered.contains(o.guid)) return fail(Errc::invalid_argument, "order: object " + o.guid + " is missing");
+  }
+  return {};
+}
+
+// Appends `"key":[` items `\n]` to the manifest, one item per line.
+template <typename T, typename F>
+Status append_list(ScratchFile& out, const char* key, const std::vector<T>& items, F&& to_text) {
+  FERRY_TRY(out.append("\n\"" + std::string(key) + "\":["));
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto text = FERRY_TRY(to_text(items[i]));
+    FERRY_TRY(out.append((i == 0 ? "\n" : ",\n") + text));
+  }
+  return out.append("\n],");
+}
+
+Status append_part(ScratchFile& out, const char* open, ScratchFile& part, const char* close) {
+  FERRY_TRY(out.append(open));
+  FERRY_TRY(part.read_all([&out](std::string_view chunk) { return out.append(chunk); }));
+  return out.append(close);
 }
 
 }  // namespace
 
-Expected<WriteResult> PackageWriter::Rep::close() {
-  zip_t* z = za.release();
-  auto count = static_cast<uint64_t>(zip_get_num_entries(z, 0));
-  if (zip_close(z) != 0) {
-    bool cancelled = options.stop.stop_requested();
-    std::string why = shared.failure.empty() ? std::string(zip_strerror(z)) : shared.failure;
-    Errc code = shared.failure.empty() ? Errc::io : shared.failure_code;
-    zip_discard(z);
-    abandon();
-    if (cancelled) return failed(Errc::cancelled, "export cancelled; the partial package was removed");
-    return failed(code, why);
+// The layout (docs/package-format.md): the header fields on the first line, then
+// one element of each list per line, key_id last.
+Expected<ScratchFile> WriterCore::compose_manifest(const Manifest& m, const std::string& key_id) {
+  auto out = FERRY_TRY(ScratchFile::create(path.parent_path()));
+  auto head = FERRY_TRY(manifest_head_text(m));
+  FERRY_TRY(out.append(head));
+  if (streamed > 0) {
+    FERRY_TRY(append_part(out, "\n\"objects\":[", *objects_part, "\n],"));
+  } else {
+    FERRY_TRY(append_list(out, "objects", m.objects, object_text));
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return fail_errno("stat", path.string(), errno);
+  FERRY_TRY(append_list(out, "deleted", m.deleted, tombstone_text));
+  FERRY_TRY(append_list(out, "required_secrets", m.required_secrets, secret_text));
+  if (streamed > 0) {
+    FERRY_TRY(append_part(out, "\n\"order\":[", *order_part, "\n],"));
+  } else {
+    auto quoted = [](const std::string& g) -> Expected<std::string> { return "\"" + g + "\""; };
+    FERRY_TRY(append_list(out, "order", m.order, quoted));
+  }
+  FERRY_TRY(append_part(out, "\n\"entries\":{", *entries_part, "\n},"));
+  FERRY_TRY(out.append("\n\"key_id\":\"" + key_id + "\"}\n"));
+  FERRY_TRY(out.flush());
+  return out;
+}
+
+Expected<WriteResult> WriterCore::finish(Manifest& manifest, const signing::SecretKey& key) {
+  FERRY_TRY(drain());
+  FERRY_TRY(check_usable());
+  if (streamed == 0) FERRY_TRY(fill_unstreamed(unstreamed, manifest));
+  FERRY_TRY(check_lists(manifest, streamed));
+  manifest.format = std::string(kFormat);
+  manifest.key_id = key.key_id();
+  auto text = FERRY_TRY(compose_manifest(manifest, manifest.key_id));
+  auto sig = FERRY_TRY(key.sign_streamed([&text](const std::function<void(std::string_view)>& chunk) {
+    return text.read_all([&chunk](std::string_view bytes) -> Status {
+      chunk(bytes);
+      return {};
+    });
+  }));
+  FERRY_TRY(stream_fd(text.fd(), std::string(kManifestEntry), Method::deflate, text.size(), nullptr));
+  FERRY_TRY(drain());
+  FERRY_TRY(zip->add(kSignatureEntry, Method::store, crc_of(sig), sig.size(), sig));
+  total += sig.size();
+  advance(sig.size());
+  auto bytes = FERRY_TRY(zip->close());
+  WriteResult result{bytes, zip->entries(), zip->sha256_hex()};
+  if (!unstreamed.empty()) {
+    manifest.entries = attachments;
+    for (const auto& [guid, digest] : unstreamed) manifest.entries[object_entry_name(guid)] = digest;
+  }
   finished = true;
   fd = UniqueFd();
-  spill = UniqueFd();
-  return WriteResult{static_cast<uint64_t>(st.st_size), count};
+  return result;
 }
 
 Expected<WriteResult> PackageWriter::finish(Manifest manifest, const signing::SecretKey& key, Manifest* written) {
   if (!rep_ || rep_->finished) return fail(Errc::internal, "PackageWriter used after finish()");
   auto result = rep_->finish(manifest, key);
   if (!result) {
+    auto error = rep_->remember(std::unexpected(result.error())).error();
     rep_->abandon();
-    return result;
+    return std::unexpected(error);
   }
   if (written) *written = std::move(manifest);
   return result;
 }
 
-Expected<WriteResult> PackageWriter::Rep::finish(Manifest& manifest, const signing::SecretKey& key) {
-  if (auto st = fill_manifest(objects, entries, manifest, key); !st) return failed(st.error().code, st.error().message);
-  auto bytes = manifest_bytes(manifest);
-  if (!bytes) return failed(Errc::internal, bytes.error().message);
-  auto sig = key.sign(*bytes);
-  auto bytes_digest = EntryDigest{sha256_hex(*bytes), bytes->size()};
-  FERRY_TRY(add_memory(std::string(kManifestEntry), std::move(*bytes), bytes_digest));
-  auto sig_digest = EntryDigest{sha256_hex(sig), sig.size()};
-  FERRY_TRY(add_memory(std::string(kSignatureEntry), std::move(sig), sig_digest));
-  return close();
-}
-
-void PackageWriter::Rep::abandon() {
-  za.reset();
-  spill = UniqueFd();
+void WriterCore::abandon() {
   if (fd) ::unlink(path.c_str());
   fd = UniqueFd();
 }

@@ -74,6 +74,11 @@ size_t deflated_size(std::string_view sample) {
 
 }  // namespace
 
+bool store_instead(uint64_t size, uint64_t deflated_size) {
+  uint64_t packed = std::max<uint64_t>(deflated_size, 1);
+  return size / packed > kMaxWriterRatio || packed * 100 >= size * (100 - kMinSavingPercent);
+}
+
 zip_int32_t choose_compression(std::initializer_list<std::string_view> samples) {
   bool pays = false;
   for (auto sample : samples) {

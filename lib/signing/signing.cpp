@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <utility>
@@ -174,6 +175,56 @@ std::string SecretKey::sign(std::string_view message) const {
   std::string sig(kSignatureBytes, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(message.data()), message.size(), secret_.data());
+  return sig;
+}
+
+// Ed25519 (RFC 8032 5.1.6) from libsodium's parts, step for step as its
+// crypto_sign_detached does it, so the result is byte-identical (tests compare):
+//   r = SHA-512(prefix || M) mod L,  R = rB,  k = SHA-512(R || A || M) mod L,
+//   S = (r + k * a) mod L,           a = the clamped first half of SHA-512(seed).
+// Only the two SHA-512 passes see M, and they stream.
+Expected<std::string> SecretKey::sign_streamed(const MessageSource& message) const {
+  std::array<unsigned char, 64> az{};
+  crypto_hash_sha512(az.data(), secret_.data(), kSeedBytes);
+  uint64_t first_length = 0;
+  auto hash_pass = [&](std::string_view prefix, uint64_t& length, std::array<unsigned char, 64>& out) -> Status {
+    crypto_hash_sha512_state state;
+    crypto_hash_sha512_init(&state);
+    crypto_hash_sha512_update(&state, reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size());
+    auto status = message([&](std::string_view chunk) {
+      crypto_hash_sha512_update(&state, reinterpret_cast<const unsigned char*>(chunk.data()), chunk.size());
+      length += chunk.size();
+    });
+    crypto_hash_sha512_final(&state, out.data());
+    sodium_memzero(&state, sizeof state);
+    return status;
+  };
+  auto as_view = [](const unsigned char* p, size_t n) { return std::string_view(reinterpret_cast<const char*>(p), n); };
+  std::array<unsigned char, 64> wide{};
+  Status pass = hash_pass(as_view(az.data() + 32, 32), first_length, wide);
+  std::array<unsigned char, 32> nonce{};
+  crypto_core_ed25519_scalar_reduce(nonce.data(), wide.data());
+  std::string sig(kSignatureBytes, '\0');
+  auto* sig_bytes = reinterpret_cast<unsigned char*>(sig.data());
+  if (pass && crypto_scalarmult_ed25519_base_noclamp(sig_bytes, nonce.data()) != 0) {
+    pass = fail(Errc::internal, "signing: degenerate nonce");
+  }
+  std::copy(secret_.begin() + kSeedBytes, secret_.end(), sig_bytes + 32);
+  uint64_t second_length = 0;
+  if (pass) pass = hash_pass(as_view(sig_bytes, 64), second_length, wide);
+  if (pass && second_length != first_length) pass = fail(Errc::internal, "signing: the message changed between passes");
+  std::array<unsigned char, 32> hram{}, a{}, product{};
+  crypto_core_ed25519_scalar_reduce(hram.data(), wide.data());
+  std::copy(az.begin(), az.begin() + 32, a.begin());
+  a[0] &= 248;
+  a[31] &= 127;
+  a[31] |= 64;
+  crypto_core_ed25519_scalar_mul(product.data(), hram.data(), a.data());
+  crypto_core_ed25519_scalar_add(sig_bytes + 32, product.data(), nonce.data());
+  for (auto* secret : {az.data(), wide.data(), nonce.data(), a.data(), product.data()}) sodium_memzero(secret, 32);
+  sodium_memzero(az.data() + 32, 32);
+  sodium_memzero(wide.data() + 32, 32);
+  if (!pass) return std::unexpected(pass.error());
   return sig;
 }
 

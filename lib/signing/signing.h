@@ -16,6 +16,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,14 @@ class SecretKey {
   std::string to_file_text() const;
   /// Detached Ed25519 signature of message: 64 raw bytes.
   std::string sign(std::string_view message) const;
+
+  /// Feeds a message to `chunk` in order, piece by piece; returns what stopped it.
+  using MessageSource = std::function<Status(const std::function<void(std::string_view)>& chunk)>;
+  /// The same 64 bytes as sign(message) for a message too large to hold in memory
+  /// (a manifest of 100k objects): Ed25519 hashes the message twice, so `message`
+  /// is called twice and must yield the same bytes both times. Fails with the
+  /// source's error, or internal if the two passes differ in length.
+  Expected<std::string> sign_streamed(const MessageSource& message) const;
 
  private:
   std::array<unsigned char, 64> secret_;  ///< libsodium's form: seed followed by public key

@@ -276,9 +276,10 @@ TEST(ExportWrite, NoOtherFileAppearsBesideThePackage) {
   EXPECT_THAT(after, UnorderedElementsAre("blobs", ".pkg.zip.partial"));
 }
 
-// While objects are added, their JSON goes to an unnamed O_TMPFILE beside the package
-// (shown by /proc as "DIR/#INODE (deleted)"), not into memory.
-TEST(ExportWrite, ObjectDocumentsWaitInAnUnnamedSpillFile) {
+// While objects are added, the manifest's lists and the zip's central directory
+// collect in unnamed O_TMPFILEs beside the package (shown by /proc as
+// "DIR/#INODE (deleted)"), not in memory.
+TEST(ExportWrite, ManifestListsWaitInAnUnnamedTemporaryFile) {
   Export e;
   UniqueFd probe(::open(e.dir.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!probe) GTEST_SKIP() << "this file system has no O_TMPFILE: the writer keeps object JSON in memory here";
@@ -295,6 +296,24 @@ TEST(ExportWrite, ObjectDocumentsWaitInAnUnnamedSpillFile) {
   ASSERT_TRUE(exporter::write(e.plan_for(), e.input(), e.types, load, e.blobs(), e.out, e.key.secret));
   EXPECT_TRUE(spilled);
   ASSERT_TRUE(package::open_package(e.out, read_options(e.key)));
+}
+
+// The writer only knows what was added so far; the exporter reports a total that
+// covers the plan, so done/total moves forward instead of sitting near 100 %.
+TEST(ExportWrite, ProgressTotalCoversThePlannedAttachmentsFromTheStart) {
+  Export e;
+  uint64_t first_total = 0, last_done = 0, last_total = 0;
+  package::WriterOptions options;
+  options.progress = [&](uint64_t done, uint64_t total) {
+    if (first_total == 0) first_total = total;
+    EXPECT_LE(done, total);
+    EXPECT_GE(done, last_done);
+    last_done = done;
+    last_total = total;
+  };
+  ASSERT_TRUE(e.write(e.plan_for(), std::move(options)));
+  EXPECT_GE(first_total, e.schema.size() + e.sample.size());
+  EXPECT_EQ(last_done, last_total);
 }
 
 }  // namespace

@@ -47,6 +47,18 @@ std::string random_bytes(size_t n) {
   return s;
 }
 
+// Text like a CSV export: deflates about 3:1, so the probe deflates it.
+std::string csv_text(size_t n) {
+  std::string s;
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  while (s.size() < n) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    s += std::to_string(x % 100000) + ",order," + std::to_string((x >> 20) % 1000) + ".25,EUR\n";
+  }
+  s.resize(n);
+  return s;
+}
+
 // Writes a package of two objects sharing one attachment, from two different files
 // with the same bytes, plus one compressible attachment of the second object.
 struct Sample {
@@ -210,12 +222,95 @@ TEST(Package, WriterChecksAnAttachmentAgainstItsExpectedHash) {
   auto file = ferry::test::write_text(dir.path() / "blob", "actual bytes");
   auto path = dir.path() / ".p.zip.partial";
   auto w = PackageWriter::create(path).value();
-  ASSERT_TRUE(w.add_attachment(file, sha256_hex("other bytes")));  // trusted now, checked while copying
-  auto st = w.finish(base_manifest(), key.secret);
+  auto added = w.add_attachment(file, sha256_hex("other bytes"));  // trusted for the name, checked while copying
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, Errc::corrupt);
+  EXPECT_NE(added.error().message.find("content changed while the package was written"), std::string::npos)
+      << added.error().message;
+  auto st = w.finish(base_manifest(), key.secret);  // a writer that failed stays failed
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::corrupt);
-  EXPECT_NE(st.error().message.find("content changed while the package was written"), std::string::npos)
-      << st.error().message;
+  EXPECT_FALSE(fs::exists(path));
+}
+
+// How exports write: each object comes with its manifest record and is streamed
+// into manifest.json as it is added. What the reader parses is what was given, in
+// the order added, with the hashes the writer computed.
+TEST(Package, StreamedObjectsParseBackAsTheManifestGiven) {
+  ferry::test::TempDir dir;
+  KeyPair key;
+  auto path = dir.path() / ".s.zip.partial";
+  auto big = csv_text(3u << 20);  // three deflate blocks
+  auto w = PackageWriter::create(path).value();
+  auto att = w.add_attachment(ferry::test::write_text(dir.path() / "in/big.csv", big));
+  ASSERT_TRUE(att) << att.error().message;
+  auto a = object_entry(kGuidA);
+  a.refs = {{kGuidB, RefKind::contains, "workflow:/x/\"quoted\" n\u00e4me"}};
+  auto b = object_entry(kGuidB);
+  b.attachments = {{"big.csv", att->sha256, att->size}};
+  ASSERT_TRUE(w.add_object(b, R"({"b":1})"));
+  ASSERT_TRUE(w.add_object(a, R"({"a":1})"));
+  auto m = base_manifest();
+  m.deleted = {{"8b9619ff-8b86-d011-b42d-00cf4fc964ff", "dataset", "/old", "gone", 2}};
+  m.required_secrets = {{kGuidA, "/password"}};
+  auto written = w.finish(m, key.secret);
+  ASSERT_TRUE(written) << written.error().message;
+
+  b.sha256 = sha256_hex(R"({"b":1})");
+  a.sha256 = sha256_hex(R"({"a":1})");
+  m.objects = {b, a};
+  m.order = {kGuidB, kGuidA};
+  m.key_id = key.secret.key_id();
+  m.entries = {{object_entry_name(kGuidA), {a.sha256, 7}},
+               {object_entry_name(kGuidB), {b.sha256, 7}},
+               {attachment_entry_name(att->sha256), *att}};
+  auto pkg = open_package(path, read_options(key));
+  ASSERT_TRUE(pkg) << pkg.error().message;
+  EXPECT_EQ(pkg->manifest(), m);
+  EXPECT_EQ(written->sha256, sha256_hex(slurp(path)));
+  EXPECT_EQ(written->bytes, fs::file_size(path));
+  EXPECT_EQ(written->entries, 5u);
+  EXPECT_EQ(method_of(path, attachment_entry_name(att->sha256)), ZIP_CM_DEFLATE);
+  auto copy = dir.path() / "big.copy";
+  ASSERT_TRUE(pkg->copy_attachment(att->sha256, copy));
+  EXPECT_EQ(slurp(copy), big);
+  // One list element per line, so a manifest can be read (and diffed) line by line.
+  const auto& text = pkg->manifest_bytes();
+  EXPECT_NE(text.find("\n{\"attachments\":[{\"name\":\"big.csv\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\n\"" + std::string(kGuidA) + "\"\n]"), std::string::npos) << text;
+  EXPECT_TRUE(text.ends_with("\"key_id\":\"" + key.secret.key_id() + "\"}\n")) << text;
+  auto cmd = "unzip -tqq '" + path.string() + "' > /dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(Package, StreamedAndUnstreamedObjectsDoNotMix) {
+  ferry::test::TempDir dir;
+  KeyPair key;
+  auto w = PackageWriter::create(dir.path() / ".p.zip.partial").value();
+  ASSERT_TRUE(w.add_object(object_entry(kGuidA), "{}"));
+  EXPECT_FALSE(w.add_object(kGuidB, "{}"));
+  EXPECT_FALSE(w.add_object(object_entry(kGuidA), "{}"));  // twice
+  auto m = base_manifest();
+  m.order = {kGuidA};
+  auto st = w.finish(m, key.secret);  // streamed objects make the order themselves
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("must not list objects or order"), std::string::npos) << st.error().message;
+}
+
+TEST(Package, CancelledWhileAnAttachmentStreamsRemovesThePartialFile) {
+  ferry::test::TempDir dir;
+  std::stop_source stop;
+  WriterOptions options;
+  options.stop = stop.get_token();
+  options.progress = [&](uint64_t done, uint64_t) {
+    if (done > (1u << 20)) stop.request_stop();
+  };
+  auto path = dir.path() / ".p.zip.partial";
+  auto w = PackageWriter::create(path, std::move(options)).value();
+  auto added = w.add_attachment(ferry::test::write_text(dir.path() / "in/big.csv", csv_text(40u << 20)));
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, Errc::cancelled) << added.error().message;
+  w = PackageWriter::create(dir.path() / ".other.zip.partial").value();  // the first writer is gone
   EXPECT_FALSE(fs::exists(path));
 }
 

@@ -24,15 +24,15 @@ int job_list(const Globals& g) {
   nlohmann::json r;
   if (int rc = call(g, "job.list", nlohmann::json::object(), r)) return rc;
   if (print_json(g, r)) return 0;
-  Table table({"NAME", "MODE", "SCHEDULE", "NEXT RUN", "WINDOW", "LAST RUN"});
+  Table table({"NAME", "MODE", "SCHEDULE", "NEXT RUN", "WINDOW", "SKIPPED", "LAST RUN"});
   const auto& jobs = member(r, "jobs");
   if (jobs.is_array()) {
     for (const auto& j : jobs) {
       auto window = cell(j, "window");
       if (window != "-") window += " (" + cell(j, "window_state") + ")";
       auto next = member(j, "enabled") == false ? std::string("disabled") : cell(j, "next_run");
-      table.add(
-          {cell(j, "name"), cell(j, "mode"), cell(j, "schedule"), next, window, run_summary(member(j, "last_run"))});
+      table.add({cell(j, "name"), cell(j, "mode"), cell(j, "schedule"), next, window, cell(j, "skipped"),
+                 run_summary(member(j, "last_run"))});
     }
   }
   table.print(std::cout);

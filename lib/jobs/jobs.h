@@ -72,8 +72,12 @@ FileLoad parse_job_file(const std::filesystem::path& file, std::string_view text
 
 /// Reads every `*.yaml` directly in jobs_dir, sorted by name; hidden files (".x.yaml",
 /// editors' temporaries) are ignored. A missing jobs_dir holds no jobs; an unreadable
-/// one is an io error; an unreadable file is that file's error.
-Expected<std::vector<FileLoad>> load_jobs(const std::filesystem::path& jobs_dir, const config::Config& config);
+/// one is an io error; an unreadable file is that file's error. With many files
+/// (8 or more per thread) they are parsed on up to max_threads threads (the calling
+/// one included; the others are started and joined here).
+inline constexpr size_t kMaxLoadThreads = 4;
+Expected<std::vector<FileLoad>> load_jobs(const std::filesystem::path& jobs_dir, const config::Config& config,
+                                          size_t max_threads = kMaxLoadThreads);
 
 enum class FileState {
   loaded,  ///< its jobs are the ones just read

@@ -1,7 +1,9 @@
 // The folder of job files, and how a reload combines a fresh load with the jobs in
 // effect before it.
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "jobs/jobs.h"
 #include "util/fd.h"
@@ -11,6 +13,9 @@ namespace ferry::jobs {
 namespace fs = std::filesystem;
 
 namespace {
+
+/// load_jobs starts a parsing thread per this many files.
+constexpr size_t kFilesPerLoadThread = 8;
 
 bool is_job_file(const fs::directory_entry& entry) {
   std::string name = entry.path().filename().string();
@@ -30,7 +35,7 @@ std::string claimed_at(const Claim& c) {
 
 }  // namespace
 
-Expected<std::vector<FileLoad>> load_jobs(const fs::path& jobs_dir, const config::Config& config) {
+Expected<std::vector<FileLoad>> load_jobs(const fs::path& jobs_dir, const config::Config& config, size_t max_threads) {
   std::error_code ec;
   if (!fs::exists(jobs_dir, ec) && !ec) return std::vector<FileLoad>{};
   std::vector<fs::path> files;
@@ -39,16 +44,25 @@ Expected<std::vector<FileLoad>> load_jobs(const fs::path& jobs_dir, const config
     if (is_job_file(*it)) files.push_back(it->path());
   if (ec) return fail_errno("cannot list job files", jobs_dir.string(), ec.value());
   std::ranges::sort(files);
-  std::vector<FileLoad> out;
-  out.reserve(files.size());
-  for (const auto& file : files) {
-    auto text = read_file(file);
-    if (!text) {
-      out.push_back({.file = file, .jobs = {}, .errors = {text.error().message}});
-      continue;
-    }
-    out.push_back(parse_job_file(file, *text, config));
-  }
+  std::vector<FileLoad> out(files.size());
+  auto load_one = [&](size_t i) {
+    auto text = read_file(files[i]);
+    out[i] = text ? parse_job_file(files[i], *text, config)
+                  : FileLoad{.file = files[i], .jobs = {}, .errors = {text.error().message}};
+  };
+  // Files are independent and parsing (yaml-cpp) is CPU-bound: many files are parsed on
+  // a few threads (docs/bench.md, jobs_bench). Each thread takes the next file.
+  size_t threads = std::min(
+      {max_threads, size_t{std::max(1U, std::thread::hardware_concurrency())}, files.size() / kFilesPerLoadThread});
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) load_one(i);
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+    work();
+  }  // joined
   return out;
 }
 

@@ -112,4 +112,13 @@ Expected<std::vector<JobRun>> Records::job_runs(std::string_view job, size_t lim
   });
 }
 
+Expected<uint64_t> Records::skipped_runs(std::string_view job) const {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<uint64_t> {
+    SQLite::Statement q(db, "SELECT count(*) FROM job_runs WHERE job = ? AND package_id IS NULL");
+    q.bind(1, std::string(job));
+    q.executeStep();
+    return static_cast<uint64_t>(q.getColumn(0).getInt64());
+  });
+}
+
 }  // namespace ferry::records

@@ -261,6 +261,9 @@ class Records {
   Status start_job_run(const PackageRecord& package, const JobRun& run, std::optional<TimePoint> last_fire);
   /// Newest first, at most limit.
   Expected<std::vector<JobRun>> job_runs(std::string_view job, size_t limit) const;
+  /// How many lines of the job's history are skipped runs (no package: missed fire
+  /// times, concurrency), for `job list`.
+  Expected<uint64_t> skipped_runs(std::string_view job) const;
 
   /// Maintenance held on by hand; nullopt when off.
   Expected<std::optional<ManualMaintenance>> maintenance() const;

@@ -30,17 +30,22 @@ CommandResult job_list(Context& ctx, control::Request&, Responder&) {
   auto jobs = ctx.scheduler->list();
   std::vector<std::string> names;
   for (const auto& j : jobs) names.push_back(j["name"]);
-  auto last_runs = [&ctx, names]() -> Expected<std::vector<nlohmann::json>> {
-    std::vector<nlohmann::json> out;
+  // Per job: the last run, and the skipped runs its history holds (kept across restarts).
+  auto from_history = [&ctx, names]() -> Expected<std::vector<std::pair<nlohmann::json, uint64_t>>> {
+    std::vector<std::pair<nlohmann::json, uint64_t>> out;
     for (const auto& name : names) {
       auto runs = FERRY_TRY(ctx.records.job_runs(name, 1));
-      out.push_back(runs.empty() ? nlohmann::json(nullptr) : run_json(runs.front()));
+      auto skipped = FERRY_TRY(ctx.records.skipped_runs(name));
+      out.emplace_back(runs.empty() ? nlohmann::json(nullptr) : run_json(runs.front()), skipped);
     }
     return out;
   };
-  auto last = co_await ctx.workers.run(std::move(last_runs));
-  if (!last) co_return std::unexpected(last.error());
-  for (size_t i = 0; i < jobs.size(); ++i) jobs[i]["last_run"] = (*last)[i];
+  auto history = co_await ctx.workers.run(std::move(from_history));
+  if (!history) co_return std::unexpected(history.error());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i]["last_run"] = (*history)[i].first;
+    jobs[i]["skipped"] = (*history)[i].second;
+  }
   co_return nlohmann::json{{"jobs", std::move(jobs)}, {"errors", ctx.scheduler->errors()}};
 }
 

@@ -80,8 +80,11 @@ struct Created {
 
 // Worker: the incremental baseline (the job's last successful export), then the
 // package record, the history line and the job's last fire time, in one transaction.
-Expected<Created> create_run(Context& ctx, ExportOrder order, TimePoint due, Trigger trigger, const std::string& user,
-                             std::optional<TimePoint> last_fire) {
+// fired_at: the instant the scheduler acted on the due time (its timer fired, or the
+// request came), taken on the event loop before any disk write, so history shows when
+// the run fired rather than when its records reached the disk.
+Expected<Created> create_run(Context& ctx, ExportOrder order, TimePoint due, TimePoint fired_at, Trigger trigger,
+                             const std::string& user, std::optional<TimePoint> last_fire) {
   if (order.request.mode == exporter::Mode::incremental) {
     records::PackageFilter last{.state = records::PackageState::succeeded, .job = *order.job, .limit = 1};
     auto found = FERRY_TRY(ctx.records.packages(last));
@@ -91,7 +94,7 @@ Expected<Created> create_run(Context& ctx, ExportOrder order, TimePoint due, Tri
     }
   }
   auto record = FERRY_TRY(new_package_record(ctx, order, user.empty() ? "ferryd" : user));
-  records::JobRun run{*order.job, due, std::string(to_string(trigger)), user, record.id, "queued", "", ctx.clock.now()};
+  records::JobRun run{*order.job, due, std::string(to_string(trigger)), user, record.id, "queued", "", fired_at};
   FERRY_TRY(ctx.records.start_job_run(record, run, last_fire));
   return Created{std::move(record), std::move(order)};
 }
@@ -119,7 +122,7 @@ struct Scheduler::Slot {
   std::optional<TimePoint> next;    ///< next fire time
   asio::steady_timer timer;         ///< fires at `next`
   asio::steady_timer window_timer;  ///< a waiting run: when its window opens
-  asio::steady_timer close_timer;   ///< on_window_close: cancel: when the window closes
+  asio::steady_timer close_timer;   ///< when the window of running exports closes (on_window_close)
   std::vector<std::shared_ptr<RunningExport>> running;
   std::shared_ptr<Pending> waiting;
   uint64_t skipped = 0;  ///< fire times skipped since ferryd started
@@ -256,7 +259,7 @@ asio::awaitable<void> Scheduler::evaluate(std::string name, uint64_t generation)
   if (due.run) {
     if (auto* s = find(name, generation)) {
       auto trigger = due.kind == schedule::RunKind::catch_up ? Trigger::catch_up : Trigger::schedule;
-      auto task = fire(*s, *due.run, trigger, "", due.last_fire);
+      auto task = fire(*s, *due.run, now, trigger, "", due.last_fire);
       auto fired = co_await std::move(task);
       if (!fired) {  // skipped or failed before its records: the fire time is dealt with all the same
         auto save = [&ctx = ctx_, name, t = *due.last_fire] { return ctx.records.set_last_fire(name, t); };
@@ -285,7 +288,8 @@ asio::awaitable<void> Scheduler::record_skip(std::string job, TimePoint due, Tri
 }
 
 asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(Slot& start_slot, TimePoint due,
-                                                                               Trigger trigger, std::string user,
+                                                                               TimePoint fired_at, Trigger trigger,
+                                                                               std::string user,
                                                                                std::optional<TimePoint> last_fire) {
   auto name = start_slot.job.name;
   auto order = job_order(start_slot.job);  // start_slot may be gone after the first co_await
@@ -309,8 +313,8 @@ asio::awaitable<Expected<std::shared_ptr<Scheduler::Pending>>> Scheduler::fire(S
       }
     }
   }
-  auto create = [&ctx = ctx_, order, due, trigger, user, last_fire] {
-    return create_run(ctx, order, due, trigger, user, last_fire);
+  auto create = [&ctx = ctx_, order, due, fired_at, trigger, user, last_fire] {
+    return create_run(ctx, order, due, fired_at, trigger, user, last_fire);
   };
   auto created = co_await ctx_.workers.run(std::move(create));
   if (!created) {
@@ -360,7 +364,7 @@ void Scheduler::start_pending(Slot& slot) {
   slot.running.push_back(p->running);
   p->changed.cancel();
   asio::co_spawn(ctx_.loop, follow(slot.job.name, slot.generation, p->running), asio::detached);
-  if (slot.job.window && slot.job.on_window_close == jobs::OnWindowClose::cancel) arm_close(slot, p->running);
+  if (slot.job.window) arm_close(slot);
 }
 
 void Scheduler::arm_window(Slot& slot) {
@@ -386,13 +390,26 @@ void Scheduler::arm_window(Slot& slot) {
   });
 }
 
-void Scheduler::arm_close(Slot& slot, const std::shared_ptr<RunningExport>& running) {
+// One timer per job for the close of its window: every run of the job shares the
+// window, so each start re-arms it for the same instant and the handler deals with all
+// of the job's runs still exporting then. With `finish` it only logs.
+void Scheduler::arm_close(Slot& slot) {
   auto now = ctx_.clock.now();
   auto status = windows_.status(*slot.job.window, now);
   if (!status || !status->next_close) return;
   slot.close_timer.expires_after(until(*status->next_close, now));
-  slot.close_timer.async_wait([running, window = *slot.job.window](const boost::system::error_code& ec) {
-    if (!ec && !running->result) running->cancel("window " + window + " closed (on_window_close: cancel)");
+  slot.close_timer.async_wait([this, name = slot.job.name](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    auto* s = find(name, 0);
+    if (s == nullptr || !s->job.window) return;
+    const auto& window = *s->job.window;
+    bool cancel = s->job.on_window_close == jobs::OnWindowClose::cancel;
+    for (const auto& running : s->running) {
+      if (running->result) continue;
+      spdlog::info("job {}: window {} closed; package {} ({}) {} (on_window_close: {})", name, window, running->name,
+                   running->id, cancel ? "is cancelled" : "runs to its end", cancel ? "cancel" : "finish");
+      if (cancel) running->cancel("window " + window + " closed (on_window_close: cancel)");
+    }
   });
 }
 
@@ -413,7 +430,8 @@ asio::awaitable<Expected<nlohmann::json>> Scheduler::run(std::string name, Trigg
   if (slot == nullptr) {
     co_return fail(Errc::not_found, "no job " + name + "; `ferryctl job list` shows the jobs in effect");
   }
-  auto task = fire(*slot, ctx_.clock.now(), trigger, user, std::nullopt);
+  auto now = ctx_.clock.now();
+  auto task = fire(*slot, now, now, trigger, user, std::nullopt);
   auto fired = co_await std::move(task);
   if (!fired) co_return std::unexpected(fired.error());
   auto pending = *fired;

@@ -62,16 +62,18 @@ class Scheduler {
   void apply(jobs::JobSet next);
   void evaluate_soon(const std::string& name);
   boost::asio::awaitable<void> evaluate(std::string name, uint64_t generation);
+  /// fired_at: when the timer fired or the request came (history's recorded_at).
   /// last_fire: stored with the run's records (a scheduled run), or nullopt (manual).
-  boost::asio::awaitable<Expected<std::shared_ptr<Pending>>> fire(Slot& slot, TimePoint due, Trigger trigger,
-                                                                  std::string user, std::optional<TimePoint> last_fire);
+  boost::asio::awaitable<Expected<std::shared_ptr<Pending>>> fire(Slot& slot, TimePoint due, TimePoint fired_at,
+                                                                  Trigger trigger, std::string user,
+                                                                  std::optional<TimePoint> last_fire);
   boost::asio::awaitable<void> record_skip(std::string job, TimePoint due, Trigger trigger, std::string user,
                                            std::string reason);
   /// A waiting run that will not start: its record ends cancelled with why.
   boost::asio::awaitable<void> drop(std::shared_ptr<Pending> p, std::string why);
   void start_pending(Slot& slot);
   void arm_window(Slot& slot);
-  void arm_close(Slot& slot, const std::shared_ptr<RunningExport>& running);
+  void arm_close(Slot& slot);
   boost::asio::awaitable<void> follow(std::string name, uint64_t generation, std::shared_ptr<RunningExport> running);
   void watch_dir();
   void read_events();

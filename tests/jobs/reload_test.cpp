@@ -62,6 +62,38 @@ TEST_F(JobsDir, ReadsYamlFilesInNameOrder) {
   EXPECT_TRUE(set_.errors().empty());
 }
 
+// Many files are parsed on several threads; the result is the sequential one: files in
+// name order, each with its own jobs and errors (a duplicate across files included).
+TEST_F(JobsDir, ManyFilesLoadOnThreadsAsOnOne) {
+  for (int f = 0; f < 64; ++f) {
+    char name[16];
+    std::snprintf(name, sizeof name, "f%02d.yaml", f);
+    std::string text = "jobs:\n";
+    for (int j = 0; j < 5; ++j) text += "  - {name: j" + std::to_string(f * 5 + j) + ", schedule: {every: 1h}}\n";
+    if (f == 17) text += "  - {name: j3, schedule: {every: 1h}}\n";     // j3 is f00's: fails f17
+    if (f == 40) text += "  - {name: bad, schedule: {every: soon}}\n";  // its own error
+    write(name, text);
+  }
+  auto threaded = load_jobs(dir_.path(), test_config(), 4);
+  auto single = load_jobs(dir_.path(), test_config(), 1);
+  ASSERT_TRUE(threaded && single);
+  ASSERT_EQ(threaded->size(), 64u);
+  for (size_t i = 0; i < 64; ++i) {
+    EXPECT_EQ((*threaded)[i].file, (*single)[i].file);
+    EXPECT_EQ((*threaded)[i].errors, (*single)[i].errors);
+    ASSERT_EQ((*threaded)[i].jobs.size(), (*single)[i].jobs.size());
+    for (size_t j = 0; j < (*single)[i].jobs.size(); ++j)
+      EXPECT_EQ((*threaded)[i].jobs[j].fingerprint, (*single)[i].jobs[j].fingerprint);
+  }
+  auto set = merge({}, std::move(*threaded));
+  EXPECT_EQ(set.jobs.size(), 62u * 5);  // f17 and f40 fail and had no earlier definition
+  auto errors = set.errors();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("f17.yaml:7:"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find(file("f00.yaml").string()), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("f40.yaml:7:"), std::string::npos) << errors[1];
+}
+
 TEST_F(JobsDir, MissingFolderHoldsNoJobs) {
   auto loads = load_jobs(dir_.path() / "absent", test_config());
   ASSERT_TRUE(loads);

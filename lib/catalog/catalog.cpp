@@ -52,6 +52,18 @@ std::string_view to_string(DeployAction action) {
   return "unknown";
 }
 
+std::string_view to_string(RollbackAction action) {
+  switch (action) {
+    case RollbackAction::restored:
+      return "restored";
+    case RollbackAction::recreated:
+      return "recreated";
+    case RollbackAction::removed:
+      return "removed";
+  }
+  return "unknown";
+}
+
 namespace {
 
 using detail::guarded;
@@ -99,6 +111,11 @@ class SqliteCatalog final : public Catalog {
   Expected<std::vector<DeployItem>> deploy(const std::vector<DeployStep>& steps,
                                            const DeployOptions& options) override {
     return write([&](const detail::WriteContext& ctx) { return detail::deploy_steps(ctx, steps, options); });
+  }
+
+  Expected<RollbackResult> rollback(std::string_view import_id) override {
+    if (import_id.empty()) return fail(Errc::invalid_argument, "a rollback needs an import id");
+    return write([&](const detail::WriteContext& ctx) { return detail::rollback_import(ctx, std::string(import_id)); });
   }
 
   Expected<std::vector<PriorVersion>> prior_versions(std::string_view import_id) const override {

@@ -141,10 +141,38 @@ struct DeployItem {
 /// The state of one object before an import first changed it, so that the import can
 /// be rolled back: the whole object, or its absence (with its tombstone, if it had one).
 struct PriorVersion {
+  std::string import_id;
   std::string guid;
   int64_t seq = 0;                     ///< 1, 2, 3... in the order the import touched objects
   std::optional<Object> object;        ///< every column, refs and attachments; nullopt: absent
   std::optional<Tombstone> tombstone;  ///< when absent: the tombstone it had then, if any
+  /// The revision the import left the object (or its tombstone) at; 0 when unknown
+  /// (recorded by a ferry before catalog schema 3). A rollback rewrites it when it
+  /// brings back exactly the state this import left, under a new revision.
+  int64_t after_revision = 0;
+
+  /// The revision of the prior state: the object's, else the tombstone's, else 0.
+  int64_t prior_revision() const { return object ? object->revision : tombstone ? tombstone->revision : 0; }
+};
+
+/// What a rollback did to one object the import had changed.
+enum class RollbackAction {
+  restored,   ///< the import updated it: its prior version is back
+  recreated,  ///< the import deleted it: it is back (its tombstone is gone)
+  removed,    ///< the import created it: it is gone again
+};
+std::string_view to_string(RollbackAction action);
+
+struct RollbackItem {
+  std::string guid;
+  std::string address;  ///< after the rollback; removed: the address it had
+  RollbackAction action = RollbackAction::restored;
+  int64_t revision = 0;  ///< the object's new revision; removed: its tombstone's
+};
+
+struct RollbackResult {
+  std::vector<RollbackItem> items;  ///< in the order the import touched the objects
+  int64_t revision = 0;             ///< the catalog revision after the rollback
 };
 
 struct ListFilter {
@@ -217,8 +245,9 @@ class Catalog {
   /// against quotas. Every problem is reported, one per line, as apply() does.
   ///
   /// Before a step changes an object, the object's prior version (or its absence) is
-  /// stored under options.import_id (see prior_versions); unchanged objects store
-  /// nothing and keep their revisions. Items come in the order of the steps.
+  /// stored under options.import_id (see prior_versions), with the revision the step
+  /// leaves it at (for rollback's checks); unchanged objects store nothing and keep
+  /// their revisions. Items come in the order of the steps.
   virtual Expected<std::vector<DeployItem>> deploy(const std::vector<DeployStep>& steps,
                                                    const DeployOptions& options) = 0;
 
@@ -226,6 +255,27 @@ class Catalog {
   /// entry per GUID, the state before the import first changed it. Empty for an
   /// unknown import_id.
   virtual Expected<std::vector<PriorVersion>> prior_versions(std::string_view import_id) const = 0;
+
+  /// Undoes everything the deploys under import_id changed, in one IMMEDIATE
+  /// transaction: each object it updated gets back its prior spec, refs,
+  /// attachments, name, folder, owner and created_at (under a new revision, updated
+  /// now); each object it deleted comes back and its tombstone goes; each object it
+  /// created is removed, leaving a tombstone marked as this rollback's (incremental
+  /// exports carry the removal, but tombstone() ignores it: the object was never
+  /// deleted here, so importing the same package again creates it again) or, when
+  /// the import had re-created a deleted object, that object's earlier tombstone
+  /// (under a new revision).
+  ///
+  /// Refused with conflict, changing nothing, when: the import was rolled back
+  /// already; a later import (not rolled back) changed one of its objects (naming
+  /// that import and the objects; roll it back first); anything else changed one of
+  /// them since (an `object apply` or `object delete`: naming the object and the
+  /// revisions); or the prior state cannot be restored (its address is taken, a
+  /// reference target is gone, a quota, an object to remove is referenced by one
+  /// the rollback keeps; every problem one per line, as apply() reports them). An
+  /// import_id with no prior versions rolls back nothing (an empty result) and is
+  /// then recorded as rolled back too.
+  virtual Expected<RollbackResult> rollback(std::string_view import_id) = 0;
 
   /// nullopt-free lookup by address or GUID; not_found names what was asked.
   virtual Expected<Object> get(std::string_view address_or_guid) const = 0;
@@ -244,7 +294,8 @@ class Catalog {
   /// latest deletion; re-creating a GUID removes its tombstone.
   virtual Expected<std::vector<Tombstone>> tombstones(int64_t after_revision) const = 0;
   /// The tombstone of a deleted GUID; nullopt when the GUID was never deleted (or was
-  /// re-created since). invalid_argument when guid is not a GUID.
+  /// re-created since, or its only tombstone is the one a rollback left when it
+  /// removed the object its import had created). invalid_argument when guid is not a GUID.
   virtual Expected<std::optional<Tombstone>> tombstone(std::string_view guid) const = 0;
   /// The objects that reference guid (by `uses` or `contains`), each once, sorted by
   /// type, folder, name. invalid_argument when guid is not a GUID.

@@ -49,7 +49,13 @@ Expected<std::vector<DeployItem>> Deployer::run() {
   if (!problems_.empty()) return std::unexpected(problems_.error());
   prepare_writes();
   std::vector<DeployItem> items;
-  for (size_t i = 0; i < steps_.size(); ++i) items.push_back(write_step(i));
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    items.push_back(write_step(i));
+    // What this import left, so a rollback can tell whether anything changed it since.
+    if (items.back().action != DeployAction::unchanged) {
+      set_after_revision(ctx_.db, options_.import_id, items.back().guid, items.back().revision);
+    }
+  }
   return items;
 }
 
@@ -89,16 +95,11 @@ void Deployer::plan_upserts() {
 /// A removed object must not stay referenced by an object this deploy keeps. The
 /// upserts' own new refs were checked by the planner; their stored refs get replaced.
 void Deployer::check_referrers() {
-  std::set<std::string> upserted;
-  for (const Planned& p : planned_) upserted.insert(p.guid);
+  std::set<std::string> rewritten;
+  for (const Planned& p : planned_) rewritten.insert(p.guid);
+  for (const auto& [guid, object] : removing_) rewritten.insert(guid);
   for (const auto& [guid, object] : removing_) {
-    std::string referrers;
-    for (const auto& [from, kind] : referrers_of(ctx_.db, guid)) {
-      if (removing_.contains(from) || upserted.contains(from)) continue;
-      auto holder = load_object(ctx_.db, from);
-      referrers += (referrers.empty() ? "" : ", ") + (holder ? describe(*holder) : from) + " " +
-                   std::string(to_string(kind)) + " it";
-    }
+    std::string referrers = referrers_besides(ctx_.db, guid, rewritten);
     if (referrers.empty()) continue;
     problems_.add(Errc::conflict, describe(object) + ": cannot delete it: still referenced by " + referrers +
                                       "; delete or change those in the same deploy");

@@ -37,6 +37,10 @@ Expected<std::vector<Tombstone>> remove_subtree(const WriteContext& ctx, const s
 Expected<std::vector<DeployItem>> deploy_steps(const WriteContext& ctx, const std::vector<DeployStep>& steps,
                                                const DeployOptions& options);
 
+/// Undoes import_id's deploys (Catalog::rollback): checked first, every problem
+/// reported; on any problem writes nothing.
+Expected<RollbackResult> rollback_import(const WriteContext& ctx, const std::string& import_id);
+
 /// Deletes one object (its refs and attachments cascade) and leaves its tombstone,
 /// stamped with the next revision and the clock's time. Checks nothing.
 Tombstone delete_with_tombstone(const WriteContext& ctx, const Object& object);

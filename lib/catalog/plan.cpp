@@ -277,6 +277,17 @@ Error Problems::error() const {
   return Error{input_error ? Errc::invalid_argument : Errc::conflict, std::move(message)};
 }
 
+std::string referrers_besides(SQLite::Database& db, const std::string& guid, const std::set<std::string>& except) {
+  std::string out;
+  for (const auto& [from, kind] : referrers_of(db, guid)) {
+    if (except.contains(from)) continue;
+    auto holder = load_object(db, from);
+    out += (out.empty() ? "" : ", ") + (holder ? holder->address().to_string() + " (" + from + ")" : from) + " " +
+           std::string(to_string(kind)) + " it";
+  }
+  return out;
+}
+
 std::vector<Planned> plan_drafts(const WriteContext& ctx, const std::vector<const ObjectDraft*>& drafts,
                                  const PlanRules& rules, Problems& problems) {
   return Planner(ctx, rules, problems).plan(drafts);

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,10 @@ Object candidate(const Planned& p);
 
 /// created, unchanged (name, folder, spec, refs and attachments equal), or updated.
 ApplyAction action_for(const Planned& p, const Object& next);
+
+/// "A (GUID) uses it, B (GUID) contains it": the objects that reference guid, less
+/// those in except (objects the same batch removes or rewrites); empty when none.
+std::string referrers_besides(SQLite::Database& db, const std::string& guid, const std::set<std::string>& except);
 
 /// Stamps o with the next revision and the clock's time and writes it with its refs
 /// and attachments (action created or updated). Creating drops the GUID's tombstone.

@@ -250,16 +250,17 @@ std::vector<std::string> contains_closure(SQLite::Database& db, const std::strin
   return strings(q);
 }
 
-void put_tombstone(SQLite::Database& db, const Tombstone& t) {
+void put_tombstone(SQLite::Database& db, const Tombstone& t, const std::string& rollback_of) {
   SQLite::Statement q(db,
-                      "INSERT OR REPLACE INTO tombstones (guid, type, folder, name, revision, deleted_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?)");
+                      "INSERT OR REPLACE INTO tombstones (guid, type, folder, name, revision, deleted_at, rollback_of) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)");
   q.bind(1, t.guid);
   q.bind(2, t.type);
   q.bind(3, t.folder);
   q.bind(4, t.name);
   q.bind(5, t.revision);
   q.bind(6, micros_of(t.deleted_at));
+  if (!rollback_of.empty()) q.bind(7, rollback_of);
   q.exec();
 }
 
@@ -277,8 +278,9 @@ std::vector<Tombstone> tombstones_after(SQLite::Database& db, int64_t revision) 
   return out;
 }
 
-std::optional<Tombstone> load_tombstone(SQLite::Database& db, const std::string& guid) {
-  SQLite::Statement q(db, std::string(kTombstoneColumns) + "WHERE guid = ?");
+std::optional<Tombstone> load_tombstone(SQLite::Database& db, const std::string& guid, RollbackTombstones rollbacks) {
+  SQLite::Statement q(db, std::string(kTombstoneColumns) + "WHERE guid = ?" +
+                              (rollbacks == RollbackTombstones::ignored ? " AND rollback_of IS NULL" : ""));
   q.bind(1, guid);
   if (!q.executeStep()) return std::nullopt;
   return tombstone_from_row(q);

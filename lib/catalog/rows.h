@@ -49,10 +49,15 @@ std::vector<std::pair<std::string, RefKind>> referrers_of(SQLite::Database& db, 
 /// The object and, recursively, everything it `contains`; the object first.
 std::vector<std::string> contains_closure(SQLite::Database& db, const std::string& guid);
 
-void put_tombstone(SQLite::Database& db, const Tombstone& tombstone);
+/// rollback_of: the import whose rollback removed the object it had created (such a
+/// tombstone is for exports only); empty for a real deletion.
+void put_tombstone(SQLite::Database& db, const Tombstone& tombstone, const std::string& rollback_of = "");
 void drop_tombstone(SQLite::Database& db, const std::string& guid);
 std::vector<Tombstone> tombstones_after(SQLite::Database& db, int64_t revision);
-std::optional<Tombstone> load_tombstone(SQLite::Database& db, const std::string& guid);
+/// Whether load_tombstone sees the tombstones rollbacks leave (see put_tombstone).
+enum class RollbackTombstones { ignored, included };
+std::optional<Tombstone> load_tombstone(SQLite::Database& db, const std::string& guid,
+                                        RollbackTombstones rollbacks = RollbackTombstones::ignored);
 
 RefKind parse_kind(const std::string& text);
 

@@ -73,6 +73,23 @@ CREATE TABLE object_versions (
   UNIQUE (import_id, seq)
 );
 )sql"},
+    {3, R"sql(
+-- Rollback (Catalog::rollback). after_revision: the revision the import left the object
+-- (or its tombstone) at, to tell whether anything changed it since; NULL for rows
+-- written before schema 3 (such imports cannot be rolled back safely).
+ALTER TABLE object_versions ADD COLUMN after_revision INTEGER;
+-- One row per rolled-back import: its versions no longer count as later changes, and
+-- it cannot be rolled back twice.
+CREATE TABLE rollbacks (
+  import_id      TEXT PRIMARY KEY,
+  revision       INTEGER NOT NULL,       -- the catalog revision after the rollback
+  rolled_back_at INTEGER NOT NULL
+);
+-- Set on the tombstone a rollback leaves for an object the import had created: it
+-- tells incremental exports the object is gone, but the object was never deleted
+-- here (Catalog::tombstone ignores it, so a re-import creates it again).
+ALTER TABLE tombstones ADD COLUMN rollback_of TEXT;
+)sql"},
 };
 
 }  // namespace

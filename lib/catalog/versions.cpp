@@ -58,10 +58,13 @@ Tombstone tombstone_from_json(const nlohmann::json& j) {
           j.at("name").get<std::string>(), j.at("revision").get<int64_t>(), time_of(j.at("deleted_at").get<int64_t>())};
 }
 
+/// Columns: kVersionColumns.
 PriorVersion version_from_row(const SQLite::Statement& q) {
   PriorVersion v;
   v.guid = q.getColumn(0).getString();
   v.seq = q.getColumn(1).getInt64();
+  v.import_id = q.getColumn(4).getString();
+  v.after_revision = q.getColumn(5).isNull() ? 0 : q.getColumn(5).getInt64();
   bool existed = q.getColumn(2).getInt() != 0;
   if (q.getColumn(3).isNull()) return v;
   auto prior = nlohmann::json::parse(q.getColumn(3).getString());
@@ -71,6 +74,15 @@ PriorVersion version_from_row(const SQLite::Statement& q) {
     v.tombstone = tombstone_from_json(prior);
   }
   return v;
+}
+
+constexpr const char* kVersionColumns =
+    "SELECT guid, seq, existed, prior, import_id, after_revision FROM object_versions ";
+
+std::vector<PriorVersion> versions(SQLite::Statement& q) {
+  std::vector<PriorVersion> out;
+  while (q.executeStep()) out.push_back(version_from_row(q));
+  return out;
 }
 
 }  // namespace
@@ -92,12 +104,49 @@ void save_prior_version(SQLite::Database& db, const std::string& import_id, cons
   q.exec();
 }
 
+void set_after_revision(SQLite::Database& db, const std::string& import_id, const std::string& guid, int64_t revision) {
+  SQLite::Statement q(db, "UPDATE object_versions SET after_revision = ? WHERE import_id = ? AND guid = ?");
+  q.bind(1, revision);
+  q.bind(2, import_id);
+  q.bind(3, guid);
+  q.exec();
+}
+
 std::vector<PriorVersion> load_prior_versions(SQLite::Database& db, const std::string& import_id) {
-  SQLite::Statement q(db, "SELECT guid, seq, existed, prior FROM object_versions WHERE import_id = ? ORDER BY seq");
+  SQLite::Statement q(db, std::string(kVersionColumns) + "WHERE import_id = ? ORDER BY seq");
   q.bind(1, import_id);
-  std::vector<PriorVersion> out;
-  while (q.executeStep()) out.push_back(version_from_row(q));
-  return out;
+  return versions(q);
+}
+
+std::vector<PriorVersion> versions_of_object(SQLite::Database& db, const std::string& guid) {
+  SQLite::Statement q(db, std::string(kVersionColumns) +
+                              "WHERE guid = ? AND import_id NOT IN (SELECT import_id FROM rollbacks) "
+                              "ORDER BY import_id");
+  q.bind(1, guid);
+  return versions(q);
+}
+
+std::optional<int64_t> rolled_back_at_revision(SQLite::Database& db, const std::string& import_id) {
+  SQLite::Statement q(db, "SELECT revision FROM rollbacks WHERE import_id = ?");
+  q.bind(1, import_id);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getInt64();
+}
+
+void record_rollback(SQLite::Database& db, const std::string& import_id, int64_t revision, TimePoint at) {
+  SQLite::Statement q(db, "INSERT INTO rollbacks (import_id, revision, rolled_back_at) VALUES (?, ?, ?)");
+  q.bind(1, import_id);
+  q.bind(2, revision);
+  q.bind(3, micros_of(at));
+  q.exec();
+}
+
+void move_after_revision(SQLite::Database& db, const std::string& guid, int64_t old_revision, int64_t new_revision) {
+  SQLite::Statement q(db, "UPDATE object_versions SET after_revision = ? WHERE guid = ? AND after_revision = ?");
+  q.bind(1, new_revision);
+  q.bind(2, guid);
+  q.bind(3, old_revision);
+  q.exec();
 }
 
 }  // namespace ferry::catalog::detail

@@ -19,7 +19,21 @@ namespace ferry::catalog::detail {
 void save_prior_version(SQLite::Database& db, const std::string& import_id, const std::string& guid,
                         const std::optional<Object>& object, const std::optional<Tombstone>& tombstone);
 
+/// Records the revision import_id left guid (or its tombstone) at, after writing it.
+void set_after_revision(SQLite::Database& db, const std::string& import_id, const std::string& guid, int64_t revision);
+
 /// Everything save_prior_version recorded for import_id, in the order it was recorded.
 std::vector<PriorVersion> load_prior_versions(SQLite::Database& db, const std::string& import_id);
+
+/// The prior versions every import that is not rolled back kept of guid.
+std::vector<PriorVersion> versions_of_object(SQLite::Database& db, const std::string& guid);
+
+/// When import_id was rolled back: the catalog revision after it; nullopt if it was not.
+std::optional<int64_t> rolled_back_at_revision(SQLite::Database& db, const std::string& import_id);
+void record_rollback(SQLite::Database& db, const std::string& import_id, int64_t revision, TimePoint at);
+
+/// A rollback brought back, under new_revision, the state of guid that was at
+/// old_revision: imports that had left it at old_revision left it at new_revision now.
+void move_after_revision(SQLite::Database& db, const std::string& guid, int64_t old_revision, int64_t new_revision);
 
 }  // namespace ferry::catalog::detail

@@ -74,6 +74,13 @@ ImportOutcome plan_outcome(const nlohmann::json& r, ImportRun run) {
   if (state == "failed" || state == "rejected") return failed("import of " + pkg + " " + state + error_suffix(r));
   auto actions = count(r, CountBy::action);
   int problems = actions["error"] + actions["conflict"];
+  if (problems > 0 && run == ImportRun::stage && state == "staged") {  // --partial: the rest deploys
+    auto id = short_id(member(r, "id"));
+    return failed("staged " + pkg + " as import " + id + " (--partial): " + std::to_string(problems) +
+                  " objects with errors or conflicts will not deploy (reasons above); deploy the rest with: "
+                  "ferryctl import deploy " +
+                  id);
+  }
   if (problems > 0) {
     return failed("the plan for " + pkg + " has " + std::to_string(problems) +
                   " objects with errors or conflicts (reasons above)" + error_suffix(r));
@@ -165,6 +172,13 @@ int import_deploy(const Globals& g, const ImportArgs& a) {
   return static_cast<int>(result.exit);
 }
 
+int import_rollback(const Globals& g, const ImportArgs& a) {
+  nlohmann::json r;
+  if (int rc = call(g, "import.rollback", {{"id", a.id}}, r)) return rc;
+  if (!print_json(g, r)) print_rollback(std::cout, r);
+  return 0;
+}
+
 int import_list(const Globals& g) {
   nlohmann::json r;
   if (int rc = call(g, "import.list", nlohmann::json::object(), r)) return rc;
@@ -214,6 +228,9 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
   deploy->add_option("id", a.id, "import id or a unique prefix of 8+ characters")->required();
   deploy->add_flag("--wait", a.wait, "wait until it has deployed (it always does)");
   deploy->add_flag("--allow-gap", a.allow_gap, "deploy an incremental package whose predecessor is missing");
+  cmd->add_subcommand("rollback", "Restore every object a deployed import changed to its state before it")
+      ->add_option("id", a.id, "import id or a unique prefix of 8+ characters")
+      ->required();
   cmd->add_subcommand("list", "List imports, newest first");
   cmd->add_subcommand("show", "Show one import with every object's action and reason")
       ->add_option("id", a.id, "import id or a unique prefix of 8+ characters")
@@ -224,6 +241,7 @@ int run_import(const Globals& g, const CLI::App& import, const ImportArgs& a) {
   if (import.got_subcommand("list")) return import_list(g);
   if (import.got_subcommand("show")) return import_show(g, a);
   if (import.got_subcommand("deploy")) return import_deploy(g, a);
+  if (import.got_subcommand("rollback")) return import_rollback(g, a);
   if (a.file.empty()) {
     std::cerr << "ferryctl: import needs a package FILE, or `list` or `show ID`; see ferryctl import --help\n";
     return static_cast<int>(Exit::usage);
@@ -275,6 +293,26 @@ ImportOutcome import_outcome(const nlohmann::json& r, ImportRun run) {
                   ", " + std::to_string(c["failed"] + c["error"] + c["conflict"]) + " failed" + error_suffix(r));
   }
   return failed("import of " + pkg + " " + state + error_suffix(r));
+}
+
+void print_rollback(std::ostream& out, const nlohmann::json& r) {
+  const auto& rollback = member(r, "rollback");
+  const auto& objects = member(rollback, "objects");
+  std::map<std::string, int> counts;
+  if (objects.is_array() && !objects.empty()) {
+    Table table({"RESULT", "ADDRESS", "GUID", "REVISION"});
+    for (const auto& o : objects) {
+      table.add({cell(o, "result"), cell(o, "address"), cell(o, "guid"), cell(o, "revision")});
+      counts[cell(o, "result")]++;
+    }
+    table.print(out);
+  }
+  out << "rolled back import " << short_id(member(r, "id")) << " of " << package_label(r) << ": " << counts["restored"]
+      << " restored, " << counts["recreated"] << " recreated, " << counts["removed"] << " removed (catalog revision "
+      << cell(rollback, "revision") << ")\n";
+  if (const auto& warnings = member(r, "warnings"); warnings.is_array()) {
+    for (const auto& w : warnings) out << "warning: " << cell(w) << '\n';
+  }
 }
 
 void print_import_list(std::ostream& out, const nlohmann::json& result) {

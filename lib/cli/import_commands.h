@@ -1,5 +1,5 @@
-// `ferryctl import FILE | list | show | deploy`: deploy (or stage) a package file into
-// this environment, look at past imports, deploy a staged one.
+// `ferryctl import FILE | list | show | deploy | rollback`: deploy (or stage) a package
+// file into this environment, look at past imports, deploy a staged one, roll one back.
 #pragma once
 
 #include <iosfwd>
@@ -28,7 +28,7 @@ struct ImportArgs {
   bool require_secrets = false;
   bool allow_gap = false;
   bool partial = false;  ///< atomic: false
-  std::string id;        ///< show, deploy: import id or a unique prefix of 8+ characters
+  std::string id;        ///< show, deploy, rollback: import id or a unique prefix of 8+ characters
   bool wait = false;     ///< deploy --wait: accepted; ferryctl always waits for a deploy
 };
 
@@ -57,6 +57,11 @@ struct ImportOutcome {
   std::string line;
 };
 ImportOutcome import_outcome(const nlohmann::json& record, ImportRun run);
+
+/// `import rollback`: RESULT ADDRESS GUID REVISION per object the rollback touched
+/// (restored, recreated, removed), then "rolled back import ID of PACKAGE: 2 restored,
+/// 0 recreated, 1 removed (catalog revision N)" and the record's warnings.
+void print_rollback(std::ostream& out, const nlohmann::json& record);
 
 /// `import list`: ID (8 characters), PACKAGE, SOURCE, STATE, CREATED, ORIGIN.
 void print_import_list(std::ostream& out, const nlohmann::json& result);

@@ -138,14 +138,18 @@ struct Steps {
   std::vector<size_t> item;  ///< by step: the plan item it applies
 };
 
+/// The catalog steps of every item to deploy, in plan order; items left_out (by item,
+/// when given) are not deployed.
 Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan,
-                         const std::map<std::string, const package::ObjectEntry*>& entries) {
+                         const std::map<std::string, const package::ObjectEntry*>& entries,
+                         const std::vector<bool>* left_out = nullptr) {
   std::map<std::string, std::string> guids;  // source GUID -> GUID here
   for (const auto& i : plan.items)
     if (i.kind == ItemKind::object) guids.emplace(i.source_guid, i.guid);
   Steps out;
   for (size_t n = 0; n < plan.items.size(); ++n) {
     const PlanItem& i = plan.items[n];
+    if (left_out && (*left_out)[n]) continue;
     if (i.action == Action::remove) {
       out.steps.push_back(catalog::DeployStep::remove(i.guid));
     } else if (upserted(i)) {
@@ -162,6 +166,179 @@ Outcome outcome_of(catalog::DeployAction action) {
   return action == catalog::DeployAction::unchanged ? Outcome::unchanged : Outcome::deployed;
 }
 
+/// The catalog's items into the results of the items the steps apply; whether every
+/// deployed object was unchanged.
+bool record_items(DeployResult& result, const Steps& steps, const std::vector<catalog::DeployItem>& items) {
+  bool all_unchanged = true;
+  for (size_t s = 0; s < items.size(); ++s) {
+    ObjectResult& o = result.objects[steps.item[s]];
+    o.result = outcome_of(items[s].action);
+    o.revision = items[s].revision;
+    all_unchanged = all_unchanged && o.result == Outcome::unchanged;
+  }
+  return all_unchanged;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string_view needs_word(package::RefKind kind) {
+  return kind == package::RefKind::uses ? "depends on" : "contains";
+}
+
+/// A non-atomic deploy: which items fail, which are skipped for them, and the rest,
+/// deployed in one Catalog::deploy (again without what the catalog refuses).
+class PartialDeploy {
+ public:
+  PartialDeploy(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
+                const std::map<std::string, const package::ObjectEntry*>& entries, DeployResult& result)
+      : pkg_(pkg), plan_(plan), catalog_(catalog), entries_(entries), result_(result), out_(plan.items.size()) {}
+
+  Status run(const catalog::DeployOptions& options);
+
+ private:
+  void link();
+  bool blocked(size_t i) const;
+  void fail(size_t i, const std::string& reason);
+  void skip_users(size_t root);
+  bool refused(const Error& e, const Steps& steps);
+  std::string describe(size_t i) const { return detail::describe(plan_.items[i].address, plan_.items[i].guid); }
+
+  const package::VerifiedPackage& pkg_;
+  const Plan& plan_;
+  catalog::Catalog& catalog_;
+  const std::map<std::string, const package::ObjectEntry*>& entries_;
+  DeployResult& result_;
+  std::vector<bool> out_;  ///< by item: failed, or skipped for a failure: not deployed
+  std::vector<size_t> failed_;
+  std::vector<std::vector<std::pair<size_t, package::RefKind>>> needs_;  ///< by item: package items it refs
+  std::vector<std::vector<std::pair<size_t, package::RefKind>>> users_;  ///< by item: items that ref it
+};
+
+void PartialDeploy::link() {
+  std::map<std::string, size_t> by_source;
+  for (size_t i = 0; i < plan_.items.size(); ++i)
+    if (plan_.items[i].kind == ItemKind::object) by_source.emplace(plan_.items[i].source_guid, i);
+  needs_.resize(plan_.items.size());
+  users_.resize(plan_.items.size());
+  for (size_t i = 0; i < plan_.items.size(); ++i) {
+    if (plan_.items[i].kind != ItemKind::object) continue;
+    for (const auto& r : entries_.at(plan_.items[i].source_guid)->refs) {
+      auto to = by_source.find(r.guid);
+      if (to == by_source.end()) continue;
+      needs_[i].emplace_back(to->second, r.kind);
+      users_[to->second].emplace_back(i, r.kind);
+    }
+  }
+}
+
+bool failing(const PlanItem& i) { return i.action == Action::error || i.action == Action::conflict; }
+
+/// The plan made item i an error only because something it needs cannot be deployed
+/// (its one reason is the planner's "depends on X (GUID), which cannot be deployed"):
+/// it is skipped for that failure, not failed itself.
+bool PartialDeploy::blocked(size_t i) const {
+  for (const auto& [dep, kind] : needs_[i]) {
+    if (!failing(plan_.items[dep])) continue;
+    if (plan_.items[i].reason == std::string(needs_word(kind)) + " " + describe(dep) + ", which cannot be deployed") {
+      return true;
+    }
+  }
+  return false;
+}
+
+void PartialDeploy::fail(size_t i, const std::string& reason) {
+  out_[i] = true;
+  failed_.push_back(i);
+  result_.objects[i].result = Outcome::failed;
+  result_.objects[i].reason = reason;
+  skip_users(i);
+}
+
+/// Everything that needs root, transitively, is skipped naming root.
+void PartialDeploy::skip_users(size_t root) {
+  std::vector<size_t> todo{root};
+  while (!todo.empty()) {
+    size_t at = todo.back();
+    todo.pop_back();
+    for (const auto& [user, kind] : users_[at]) {
+      if (out_[user] || plan_.items[user].action == Action::skip) continue;
+      out_[user] = true;
+      auto& o = result_.objects[user];
+      o.result = Outcome::skipped;
+      o.reason = std::string(needs_word(kind)) + " " + describe(at) +
+                 (at == root ? ", which failed" : ", which is skipped because " + describe(root) + " failed");
+      todo.push_back(user);
+    }
+  }
+}
+
+/// Fails each object the catalog's refusal names first on a line; false when a line
+/// names none of the objects deployed (then nothing can be told apart).
+bool PartialDeploy::refused(const Error& e, const Steps& steps) {
+  std::map<size_t, std::string> lines;  // item -> its lines
+  for (auto line : lines_of(e.message)) {
+    std::optional<size_t> subject;
+    size_t first = std::string_view::npos;
+    for (size_t n : steps.item) {
+      const PlanItem& i = plan_.items[n];
+      for (size_t pos : {line.find(i.guid), line.find(i.address + ": ")}) {
+        if (pos < first) {
+          first = pos;
+          subject = n;
+        }
+      }
+    }
+    if (!subject) return false;
+    auto& text = lines[*subject];
+    text += (text.empty() ? "" : "; ") + std::string(line);
+  }
+  for (const auto& [n, text] : lines) fail(n, "refused by the catalog: " + text);
+  return !lines.empty();
+}
+
+Status PartialDeploy::run(const catalog::DeployOptions& options) {
+  link();
+  for (size_t i = 0; i < plan_.items.size(); ++i)
+    if (failing(plan_.items[i]) && !blocked(i)) fail(i, plan_.items[i].reason);
+  for (size_t i = 0; i < plan_.items.size(); ++i)  // never deploy an error the above did not reach
+    if (failing(plan_.items[i]) && !out_[i]) fail(i, plan_.items[i].reason);
+  for (;;) {
+    auto steps = FERRY_TRY(steps_of(pkg_, plan_, entries_, &out_));
+    if (steps.steps.empty()) {  // nothing left to deploy: failed, unless nothing failed either
+      result_.state = failed_.empty() ? ImportState::unchanged : ImportState::failed;
+      break;
+    }
+    auto items = catalog_.deploy(steps.steps, options);
+    if (items) {
+      bool all_unchanged = record_items(result_, steps, *items);
+      result_.state = !failed_.empty() ? ImportState::partially_deployed
+                      : all_unchanged  ? ImportState::unchanged
+                                       : ImportState::deployed;
+      result_.revision = FERRY_TRY(catalog_.revision());
+      break;
+    }
+    if (retryable(items.error().code)) return std::unexpected(items.error());
+    if (!refused(items.error(), steps)) {
+      for (size_t n : steps.item) fail(n, "refused by the catalog: " + items.error().message);
+      break;
+    }
+  }
+  for (size_t n : failed_) {
+    result_.error += (result_.error.empty() ? "" : "\n") + describe(n) + ": " + result_.objects[n].reason;
+  }
+  return {};
+}
+
 }  // namespace
 
 Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
@@ -173,7 +350,7 @@ Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& p
   if (import_id.empty()) return fail(Errc::invalid_argument, "a deploy needs an import id");
   DeployResult result;
   for (const auto& i : plan.items) result.objects.push_back(result_of(i));
-  if (!plan.ok()) return refused(plan, std::move(result));
+  if (plan.refused || (!plan.ok() && plan.policy.atomic)) return refused(plan, std::move(result));
 
   const auto entries = detail::objects_by_guid(pkg.manifest());
   auto failure = [&](const Error& e) -> Expected<DeployResult> {
@@ -181,20 +358,18 @@ Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& p
     return failed(std::move(result), e.message, "not deployed: the package could not be read");
   };
   if (auto st = store_attachments(pkg, plan, catalog, entries); !st) return failure(st.error());
+  const catalog::DeployOptions options{std::string(import_id), std::string(owner)};
+  if (!plan.policy.atomic) {
+    if (auto st = PartialDeploy(pkg, plan, catalog, entries, result).run(options); !st) return failure(st.error());
+    return result;
+  }
   auto steps = steps_of(pkg, plan, entries);
   if (!steps) return failure(steps.error());
-  auto items = catalog.deploy(steps->steps, {std::string(import_id), std::string(owner)});
+  auto items = catalog.deploy(steps->steps, options);
   if (!items && retryable(items.error().code)) return std::unexpected(items.error());
   if (!items) return refused_by_catalog(std::move(result), items.error());
 
-  bool all_unchanged = true;
-  for (size_t s = 0; s < items->size(); ++s) {
-    ObjectResult& o = result.objects[steps->item[s]];
-    o.result = outcome_of((*items)[s].action);
-    o.revision = (*items)[s].revision;
-    all_unchanged = all_unchanged && o.result == Outcome::unchanged;
-  }
-  result.state = all_unchanged ? ImportState::unchanged : ImportState::deployed;
+  result.state = record_items(result, *steps, *items) ? ImportState::unchanged : ImportState::deployed;
   result.revision = FERRY_TRY(catalog.revision());
   return result;
 }

@@ -134,13 +134,18 @@ struct Policy {
   /// the destination already holds it.
   std::vector<std::string> only;
   std::vector<std::string> skip;
+  /// true: everything deploys in one transaction or nothing does. false (`--partial`,
+  /// watch rule `atomic: false`): each object that fails is reported, each object
+  /// that depends on it (through the package's refs, transitively) is skipped, and the
+  /// rest deploys in one transaction (`partially_deployed`).
+  bool atomic = true;
 
   static Policy from(const config::WatchRule& rule);
 };
 
 /// The policy as reports show it and the control protocol sends it: id_policy,
 /// on_name_conflict, on_deleted_in_target (words of config's tables),
-/// require_secrets, into (null when absent), only and skip (when not empty).
+/// require_secrets, atomic, into (null when absent), only and skip (when not empty).
 nlohmann::json policy_json(const Policy& policy);
 
 // ---------------------------------------------------------------------------------
@@ -248,8 +253,9 @@ enum class Outcome { deployed, unchanged, skipped, failed };
 std::string_view to_string(Outcome outcome);
 
 /// An import's state as reports show it (the subset of PRODUCT.md's import states
-/// that a finished import can have).
-enum class ImportState { deployed, unchanged, staged, failed, rejected };
+/// that a finished import can have). partially_deployed: a non-atomic import of
+/// which some objects failed or were skipped for a failed one, and the rest deployed.
+enum class ImportState { deployed, unchanged, partially_deployed, staged, failed, rejected };
 std::string_view to_string(ImportState state);
 
 struct ObjectResult {
@@ -266,10 +272,12 @@ struct ObjectResult {
 };
 
 struct DeployResult {
-  ImportState state = ImportState::failed;  ///< deployed, unchanged (every object unchanged or skipped) or failed
-  std::string error;                        ///< why it failed, one problem per line; empty otherwise
-  std::vector<ObjectResult> objects;        ///< in plan order
-  int64_t revision = 0;                     ///< the catalog revision after a successful deploy
+  /// deployed, unchanged (every object unchanged or skipped), partially_deployed (not
+  /// atomic: some objects failed) or failed
+  ImportState state = ImportState::failed;
+  std::string error;                  ///< why it failed, one problem per line; empty otherwise
+  std::vector<ObjectResult> objects;  ///< in plan order
+  int64_t revision = 0;               ///< the catalog revision after a successful deploy
 };
 
 /// Applies plan (made by plan() for this same package) to catalog, atomically:
@@ -280,8 +288,16 @@ struct DeployResult {
 /// A plan that is not ok(), a package attachment that fails its hash, and a catalog
 /// refusal (the catalog checks everything again inside its transaction) all give a
 /// DeployResult in state `failed` that changed nothing in the catalog, with each
-/// object's reason. The Expected fails only for a caller's mistake (a plan of another
-/// package, an empty import_id: invalid_argument) and for failures worth retrying
+/// object's reason.
+///
+/// Not atomic (plan.policy.atomic false): the plan's error and conflict items fail,
+/// every object that depends on one of them (uses or contains it, transitively,
+/// through the package's refs) is skipped naming it, and the rest deploys in one
+/// Catalog::deploy; objects the catalog refuses fail too (their dependents are
+/// skipped) and the rest is deployed again without them. The state is
+/// partially_deployed when something failed and something deployed, failed when
+/// nothing could. A plan refusal (a type, a quota) still refuses the whole import. The Expected fails only for a
+/// caller's mistake (a plan of another package, an empty import_id: invalid_argument) and for failures worth retrying
 /// (io, unavailable, cancelled, internal), which leave the catalog unchanged too;
 /// attachments already copied stay in the blob store (content-addressed, harmless).
 Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,

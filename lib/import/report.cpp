@@ -16,6 +16,7 @@ json policy_json(const Policy& p) {
               {"on_name_conflict", config::policy_word(config::kNameConflictWords, p.on_name_conflict)},
               {"on_deleted_in_target", config::policy_word(config::kDeletedInTargetWords, p.on_deleted_in_target)},
               {"require_secrets", p.require_secrets == RequireSecrets::yes},
+              {"atomic", p.atomic},
               {"into", p.into ? json(*p.into) : json(nullptr)}};
   if (!p.only.empty()) out["only"] = p.only;
   if (!p.skip.empty()) out["skip"] = p.skip;
@@ -187,6 +188,8 @@ std::string_view to_string(ImportState state) {
       return "deployed";
     case ImportState::unchanged:
       return "unchanged";
+    case ImportState::partially_deployed:
+      return "partially_deployed";
     case ImportState::staged:
       return "staged";
     case ImportState::failed:
@@ -204,6 +207,7 @@ Policy Policy::from(const config::WatchRule& rule) {
   p.on_deleted_in_target = rule.on_deleted_in_target;
   p.require_secrets = rule.require_secrets ? RequireSecrets::yes : RequireSecrets::no;
   p.into = rule.into;
+  p.atomic = rule.atomic;
   return p;
 }
 

@@ -48,6 +48,8 @@ const std::array kCommands = {
     Command{"import.list", "import list", Role::viewer, Writes::nothing, import_list},
     Command{"import.show", "import show", Role::viewer, Writes::nothing, import_show},
     Command{"import.deploy", "import deploy", Role::deployer, Writes::nothing, import_deploy},
+    // A catalog write, but deployer-only like import, so maintenance never freezes it.
+    Command{"import.rollback", "import rollback", Role::deployer, Writes::catalog, import_rollback},
 };
 
 // Editors may not change the catalog while an export reads it or while maintenance is

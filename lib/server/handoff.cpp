@@ -31,6 +31,8 @@ records::ImportState record_state(importer::ImportState s) {
       return records::ImportState::deployed;
     case importer::ImportState::unchanged:
       return records::ImportState::unchanged;
+    case importer::ImportState::partially_deployed:
+      return records::ImportState::partially_deployed;
     case importer::ImportState::staged:
       return records::ImportState::staged;
     case importer::ImportState::rejected:
@@ -260,7 +262,9 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   rec.warnings.insert(rec.warnings.end(), plan->warnings.begin(), plan->warnings.end());
   if (plan->refused) rec.error = *plan->refused;
   if (job.step != ImportStep::deploy) {
-    finish(plan->ok() ? records::ImportState::staged : records::ImportState::failed);
+    // Not atomic, a plan with errors still deploys the rest (the refusals aside).
+    const bool deployable = plan->ok() || (!job.policy.atomic && !plan->refused);
+    finish(deployable ? records::ImportState::staged : records::ImportState::failed);
     return done;
   }
 
@@ -372,7 +376,9 @@ Taken take_file(Context& ctx, const config::WatchRule& rule, const std::filesyst
     taken.waiting = true;
     return taken;
   }
-  taken.landed = state == records::ImportState::deployed || state == records::ImportState::unchanged;
+  // As the gap check counts it (Records::package_imported): a partial deploy landed too.
+  taken.landed = state == records::ImportState::deployed || state == records::ImportState::unchanged ||
+                 state == records::ImportState::partially_deployed;
   auto text = done.report.dump(2) + "\n";
   if (rule.reports_to) {
     auto name = file.filename().string();

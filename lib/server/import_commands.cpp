@@ -44,10 +44,7 @@ Expected<importer::Policy> parse_policy(const nlohmann::json& args) {
   }
   p.only = FERRY_TRY(strings_arg(policy, "only"));
   p.skip = FERRY_TRY(strings_arg(policy, "skip"));
-  // Options ferryctl already sends whose implementation comes later.
-  if (policy.contains("atomic") && !FERRY_TRY(bool_arg(policy, "atomic"))) {
-    return fail(Errc::invalid_argument, "--partial is not available yet");
-  }
+  if (policy.contains("atomic")) p.atomic = FERRY_TRY(bool_arg(policy, "atomic"));
   return p;
 }
 

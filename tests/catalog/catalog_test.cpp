@@ -23,7 +23,7 @@ TEST_F(CatalogTest, DatabaseIsInWalModeAtTheCurrentSchemaVersion) {
   SQLite::Database db((dir_.path() / "catalog.db").string());
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), schema_version());
-  EXPECT_EQ(schema_version(), 2);
+  EXPECT_EQ(schema_version(), 3);
   EXPECT_TRUE(std::filesystem::is_directory(dir_.path() / "blobs"));
   EXPECT_EQ(revision(), 0);
 }
@@ -39,7 +39,7 @@ TEST_F(CatalogTest, NewerSchemaIsRefusedNamingBothVersions) {
   EXPECT_EQ(opened.error().code, Errc::invalid_argument);
   EXPECT_EQ(opened.error().message, (dir_.path() / "catalog.db").string() +
                                         ": the catalog database has schema version 99, but this ferry supports "
-                                        "schema versions up to 2; run a newer ferry or restore a backup made by "
+                                        "schema versions up to 3; run a newer ferry or restore a backup made by "
                                         "this version");
 }
 
@@ -48,7 +48,10 @@ TEST_F(CatalogTest, VersionOneFileIsMigratedKeepingItsObjects) {
   catalog_.reset();
   {
     SQLite::Database db((dir_.path() / "catalog.db").string(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TABLE object_versions; PRAGMA user_version = 1");  // what schema 1 wrote
+    // What schema 1 wrote.
+    db.exec(
+        "DROP TABLE object_versions; DROP TABLE rollbacks; ALTER TABLE tombstones DROP COLUMN rollback_of; "
+        "PRAGMA user_version = 1");
   }
   reopen();
   EXPECT_EQ(get_ok("task:/t").revision, 1);
@@ -56,7 +59,7 @@ TEST_F(CatalogTest, VersionOneFileIsMigratedKeepingItsObjects) {
   ASSERT_TRUE(versions) << versions.error().message;
   EXPECT_TRUE(versions->empty());
   SQLite::Database db((dir_.path() / "catalog.db").string());
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 3);
 }
 
 TEST_F(CatalogTest, GarbageFileIsReportedAsCorruptWithItsPath) {

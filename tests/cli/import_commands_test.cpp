@@ -203,3 +203,42 @@ TEST(CliImport, ListAndShow) {
 
 }  // namespace
 }  // namespace ferry::cli
+
+namespace ferry::cli {
+namespace {
+
+TEST(CliImport, RollbackIsASubcommandAndPrintsEachObject) {
+  auto rollback = parse({"import", "rollback", "7e57c0de"});
+  EXPECT_TRUE(rollback->app.get_subcommand("import")->got_subcommand("rollback"));
+  EXPECT_EQ(rollback->args.id, "7e57c0de");
+  EXPECT_THROW(parse({"import", "rollback"}), CLI::RequiredError);
+
+  auto r = nlohmann::json::parse(R"({"id": "7e57c0de-0000-4000-8000-000000000001", "package_name": "inc",
+      "state": "rolled_back", "warnings": ["report /in/failed/inc.report.json not rewritten: disk full"],
+      "rollback": {"revision": 16, "objects": [
+        {"guid": "g1", "address": "dataset:/p/extra", "result": "removed", "revision": 14},
+        {"guid": "g2", "address": "dataset:/p/orders", "result": "restored", "revision": 15},
+        {"guid": "g3", "address": "dataset:/p/old", "result": "recreated", "revision": 16}]}})");
+  std::ostringstream out;
+  print_rollback(out, r);
+  EXPECT_EQ(out.str(),
+            "RESULT     ADDRESS            GUID  REVISION\n"
+            "removed    dataset:/p/extra   g1    14\n"
+            "restored   dataset:/p/orders  g2    15\n"
+            "recreated  dataset:/p/old     g3    16\n"
+            "rolled back import 7e57c0de of inc: 1 restored, 1 recreated, 1 removed (catalog revision 16)\n"
+            "warning: report /in/failed/inc.report.json not rewritten: disk full\n");
+}
+
+TEST(CliImport, AStagedPartialPlanWithErrorsExitsOneAndSaysWhatWillNotDeploy) {
+  auto r = nlohmann::json::parse(R"({"id": "7e57c0de-0000-4000-8000-000000000001", "package_name": "chain",
+      "state": "staged", "objects": [{"action": "create"}, {"action": "conflict"}, {"action": "error"}]})");
+  auto staged = import_outcome(r, ImportRun::stage);
+  EXPECT_EQ(staged.exit, Exit::failed);
+  EXPECT_EQ(staged.line,
+            "staged chain as import 7e57c0de (--partial): 2 objects with errors or conflicts will not deploy "
+            "(reasons above); deploy the rest with: ferryctl import deploy 7e57c0de");
+}
+
+}  // namespace
+}  // namespace ferry::cli

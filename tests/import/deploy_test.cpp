@@ -233,7 +233,7 @@ TEST_F(ImportDeploy, TheReportNamesEveryObjectAndNoSecretValue) {
   EXPECT_EQ(j["package"]["name"], "test-full-1");
   EXPECT_EQ(j["package"]["source"]["environment"], "test");
   EXPECT_EQ(j["policy"], json::parse(R"({"id_policy":"keep","on_name_conflict":"fail",
-      "on_deleted_in_target":"fail","require_secrets":false,"into":null})"));
+      "on_deleted_in_target":"fail","require_secrets":false,"atomic":true,"into":null})"));
   EXPECT_EQ(j["counts"]["create"], 5);
   EXPECT_FALSE(j.contains("error"));
   ASSERT_EQ(j["objects"].size(), 5u);

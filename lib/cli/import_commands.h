@@ -29,7 +29,7 @@ struct ImportArgs {
   bool allow_gap = false;
   bool partial = false;  ///< atomic: false
   std::string id;        ///< show, deploy: import id or a unique prefix of 8+ characters
-  bool wait = false;     ///< deploy --wait: accepted; ferryctl always waits for a deploy
+  bool wait = false;     ///< deploy --wait: accepted (ferryctl always waits for a deploy); resubmit --wait
 };
 
 /// How far `import FILE` goes: the exit code depends on it.

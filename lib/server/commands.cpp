@@ -48,6 +48,7 @@ const std::array kCommands = {
     Command{"import.list", "import list", Role::viewer, Writes::nothing, import_list},
     Command{"import.show", "import show", Role::viewer, Writes::nothing, import_show},
     Command{"import.deploy", "import deploy", Role::deployer, Writes::nothing, import_deploy},
+    Command{"import.resubmit", "import resubmit", Role::deployer, Writes::nothing, import_resubmit},
 };
 
 // Editors may not change the catalog while an export reads it or while maintenance is

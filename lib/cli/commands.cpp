@@ -32,17 +32,17 @@ int status(const Globals& g) {
   nlohmann::json r;
   if (int rc = call(g, "status", nlohmann::json::object(), r)) return rc;
   if (print_json(g, r)) return 0;
-  print_fields(std::cout, {
-                              {"environment", cell(r["environment"]["id"]) + " (engine " +
-                                                  cell(r["environment"]["engine"]) + ")"},
-                              {"version", "ferryd " + cell(r["version"]) + ", protocol " + cell(r["protocol"])},
-                              {"pid", cell(r["pid"])},
-                              {"started", cell(r["started_at"]) + " (up " + cell(r["uptime_seconds"]) + "s)"},
-                              {"config", cell(r["config"])},
-                              {"state", cell(r["state_dir"])},
-                              {"socket", cell(r["socket"])},
-                              {"catalog", "revision " + cell(r["catalog"]["revision"])},
-                          });
+  print_fields(std::cout,
+               {
+                   {"environment", cell(r["environment"]["id"]) + " (engine " + cell(r["environment"]["engine"]) + ")"},
+                   {"version", "ferryd " + cell(r["version"]) + ", protocol " + cell(r["protocol"])},
+                   {"pid", cell(r["pid"])},
+                   {"started", cell(r["started_at"]) + " (up " + cell(r["uptime_seconds"]) + "s)"},
+                   {"config", cell(r["config"])},
+                   {"state", cell(r["state_dir"])},
+                   {"socket", cell(r["socket"])},
+                   {"catalog", "revision " + cell(r["catalog"]["revision"])},
+               });
   return 0;
 }
 
@@ -85,8 +85,8 @@ Expected<std::vector<std::pair<std::string, UniqueFd>>> open_attachments(
       seen[a.file] = true;
       UniqueFd fd(::open(a.resolved.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd) {
-        return fail(Errc::invalid_argument,
-                    a.where + ": attachment " + a.file + ": cannot open " + a.resolved.string() + ": " + errno_text(errno));
+        return fail(Errc::invalid_argument, a.where + ": attachment " + a.file + ": cannot open " +
+                                                a.resolved.string() + ": " + errno_text(errno));
       }
       opened.emplace_back(a.file, std::move(fd));
     }

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "cli/output.h"
+#include "cli/submit_commands.h"
 #include "util/fd.h"
 
 namespace ferry::cli {
@@ -111,7 +112,10 @@ std::string changes_note(const nlohmann::json& c) {
   return out;
 }
 
-void add_row(Table& table, const nlohmann::json& o) {
+/// With submit: a SUBMIT column before REASON (only when some object has a submission).
+enum class SubmitColumn { no, yes };
+
+void add_row(Table& table, const nlohmann::json& o, SubmitColumn submit) {
   auto action = cell(o, "action");
   auto result = outcome(o);
   if (result != past(action)) action += " (" + result + ")";
@@ -122,15 +126,23 @@ void add_row(Table& table, const nlohmann::json& o) {
     for (const auto& w : warnings) notes.push_back("warning: " + cell(w));
   }
   if (auto changes = changes_note(member(o, "changes")); !changes.empty()) notes.push_back(changes);
+  for (auto& note : submit_notes(o)) notes.push_back(std::move(note));
   if (const auto& overrides = member(o, "overrides"); overrides.is_array()) {
     for (const auto& v : overrides) {
       notes.push_back("override " + cell(v, "pointer") + " = " + member(v, "value").dump() + " (by " + cell(v, "by") +
                       ", " + cell(v, "where") + ")");
     }
   }
-  table.add({action, cell(o, "type"), cell(o, "address"), cell(o, "source_guid"), cell(o, "dest_guid"),
-             notes.empty() ? "" : notes.front()});
-  for (size_t i = 1; i < notes.size(); ++i) table.add({"", "", "", "", "", notes[i]});
+  std::vector<std::string> row = {action, cell(o, "type"), cell(o, "address"), cell(o, "source_guid"),
+                                  cell(o, "dest_guid")};
+  if (submit == SubmitColumn::yes) row.push_back(submit_cell(o));
+  row.push_back(notes.empty() ? "" : notes.front());
+  table.add(row);
+  for (size_t i = 1; i < notes.size(); ++i) {
+    std::vector<std::string> more(row.size() - 1, "");
+    more.push_back(notes[i]);
+    table.add(std::move(more));
+  }
 }
 
 /// Opens file for the daemon with the caller's permissions; refuses what is not a file.
@@ -153,6 +165,7 @@ int import_file(const Globals& g, const ImportArgs& a) {
   if (!print_json(g, r)) {
     print_import_objects(std::cout, r);
     if (result.exit == Exit::ok) std::cout << result.line << '\n';
+    if (auto queued = submit_queued_line(r); !queued.empty()) std::cout << queued << '\n';
   }
   std::cout.flush();
   if (result.exit != Exit::ok) std::cerr << "ferryctl: " << result.line << '\n';
@@ -166,6 +179,7 @@ int import_deploy(const Globals& g, const ImportArgs& a) {
   if (!print_json(g, r)) {
     print_import_objects(std::cout, r);
     if (result.exit == Exit::ok) std::cout << result.line << '\n';
+    if (auto queued = submit_queued_line(r); !queued.empty()) std::cout << queued << '\n';
   }
   std::cout.flush();
   if (result.exit != Exit::ok) std::cerr << "ferryctl: " << result.line << '\n';
@@ -231,6 +245,9 @@ void add_import_commands(CLI::App& app, ImportArgs& a) {
   cmd->add_subcommand("rollback", "Restore every object a deployed import changed to its state before it")
       ->add_option("id", a.id, "import id or a unique prefix of 8+ characters")
       ->required();
+  auto* resubmit = cmd->add_subcommand("resubmit", "Run the submit hooks that failed again (only those)");
+  resubmit->add_option("id", a.id, "import id or a unique prefix of 8+ characters")->required();
+  resubmit->add_flag("--wait", a.wait, "wait until the hooks have ended; exit 1 if one failed again");
   cmd->add_subcommand("list", "List imports, newest first");
   cmd->add_subcommand("show", "Show one import with every object's action and reason")
       ->add_option("id", a.id, "import id or a unique prefix of 8+ characters")
@@ -242,6 +259,7 @@ int run_import(const Globals& g, const CLI::App& import, const ImportArgs& a) {
   if (import.got_subcommand("show")) return import_show(g, a);
   if (import.got_subcommand("deploy")) return import_deploy(g, a);
   if (import.got_subcommand("rollback")) return import_rollback(g, a);
+  if (import.got_subcommand("resubmit")) return import_resubmit(g, a.id, a.wait);
   if (a.file.empty()) {
     std::cerr << "ferryctl: import needs a package FILE, or `list` or `show ID`; see ferryctl import --help\n";
     return static_cast<int>(Exit::usage);
@@ -265,8 +283,12 @@ nlohmann::json import_request(const ImportArgs& a) {
 void print_import_objects(std::ostream& out, const nlohmann::json& record) {
   const auto& objects = member(record, "objects");
   if (objects.is_array() && !objects.empty()) {
-    Table table({"ACTION", "TYPE", "ADDRESS", "SOURCE-GUID", "DEST-GUID", "REASON"});
-    for (const auto& o : objects) add_row(table, o);
+    const auto submit = has_submissions(record) ? SubmitColumn::yes : SubmitColumn::no;
+    std::vector<std::string> headers = {"ACTION", "TYPE", "ADDRESS", "SOURCE-GUID", "DEST-GUID"};
+    if (submit == SubmitColumn::yes) headers.emplace_back("SUBMIT");
+    headers.emplace_back("REASON");
+    Table table(std::move(headers));
+    for (const auto& o : objects) add_row(table, o, submit);
     table.print(out);
   }
   const auto& warnings = member(record, "warnings");
@@ -316,12 +338,21 @@ void print_rollback(std::ostream& out, const nlohmann::json& r) {
 }
 
 void print_import_list(std::ostream& out, const nlohmann::json& result) {
-  Table table({"ID", "PACKAGE", "SOURCE", "STATE", "CREATED", "ORIGIN"});
   const auto& imports = member(result, "imports");
+  // A SUBMIT column (e.g. "3 submitted, 1 failed") once any import listed ran hooks.
+  bool submit = false;
+  if (imports.is_array()) {
+    for (const auto& i : imports) submit = submit || submit_summary(member(i, "submissions")) != "-";
+  }
+  std::vector<std::string> headers = {"ID", "PACKAGE", "SOURCE", "STATE", "CREATED", "ORIGIN"};
+  if (submit) headers.emplace_back("SUBMIT");
+  Table table(std::move(headers));
   if (imports.is_array()) {
     for (const auto& i : imports) {
-      table.add({short_id(member(i, "id")), package_label(i), cell(i, "source_environment"), cell(i, "state"),
-                 cell(i, "created_at"), cell(i, "origin")});
+      std::vector<std::string> row = {short_id(member(i, "id")), package_label(i),      cell(i, "source_environment"),
+                                      cell(i, "state"),          cell(i, "created_at"), cell(i, "origin")};
+      if (submit) row.push_back(submit_summary(member(i, "submissions")));
+      table.add(std::move(row));
     }
   }
   table.print(out);
@@ -340,6 +371,7 @@ void print_import_details(std::ostream& out, const nlohmann::json& r) {
       {"created", cell(r, "created_at")},
       {"ended", cell(r, "ended_at")},
       {"report", cell(r, "report_file")}};
+  if (auto s = submit_summary(member(r, "submissions")); s != "-") fields.emplace_back("submit", s);
   if (auto e = error_suffix(r); !e.empty()) fields.emplace_back("error", e.substr(2));
   print_fields(out, fields);
   if (const auto& objects = member(r, "objects"); objects.is_array() && !objects.empty()) out << '\n';

@@ -28,8 +28,8 @@ struct ImportArgs {
   bool require_secrets = false;
   bool allow_gap = false;
   bool partial = false;  ///< atomic: false
-  std::string id;        ///< show, deploy, rollback: import id or a unique prefix of 8+ characters
-  bool wait = false;     ///< deploy --wait: accepted; ferryctl always waits for a deploy
+  std::string id;        ///< show, deploy, rollback, resubmit: import id or a unique prefix of 8+ characters
+  bool wait = false;     ///< deploy --wait: accepted (ferryctl always waits for a deploy); resubmit --wait
 };
 
 /// How far `import FILE` goes: the exit code depends on it.

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 
 namespace ferry::cli {
@@ -33,9 +33,12 @@ void print_fields(std::ostream& out, const std::vector<std::pair<std::string, st
 
 Exit exit_code(const Error& error) {
   switch (error.code) {
-    case Errc::permission_denied: return Exit::denied;
-    case Errc::unavailable: return Exit::unreachable;
-    default: return Exit::failed;
+    case Errc::permission_denied:
+      return Exit::denied;
+    case Errc::unavailable:
+      return Exit::unreachable;
+    default:
+      return Exit::failed;
   }
 }
 

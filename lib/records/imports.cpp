@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 #include "records/records.h"
 #include "records/rep.h"
@@ -24,6 +25,7 @@ constexpr std::array<std::string_view, 11> kImportStateNames = {
 constexpr const char* kLanded = "('deployed', 'unchanged', 'partially_deployed')";
 
 constexpr std::string_view kInterruptedError = "interrupted: ferryd stopped during the import";
+constexpr std::string_view kInterruptedSubmission = "interrupted: ferryd stopped";
 
 constexpr const char* kColumns =
     "id, package_id, package_name, package_sha256, source_environment, file, origin, user_name, state, "
@@ -125,17 +127,46 @@ void write_objects(SQLite::Database& db, const ImportRecord& r) {
   }
 }
 
+std::optional<TimePoint> optional_time(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return detail::from_micros(c.getInt64());
+}
+
+/// The submission columns of read_objects' query, from column `at` on.
+Submission read_submission(SQLite::Statement& q, int at) {
+  Submission s;
+  if (q.getColumn(at).isNull()) return s;  // no row: no hook ran for the object
+  s.state = q.getColumn(at).getString();
+  s.reason = q.getColumn(at + 1).getString();
+  if (!q.getColumn(at + 2).isNull()) s.exit_status = q.getColumn(at + 2).getInt();
+  s.stderr_tail = q.getColumn(at + 3).getString();
+  s.attempts = q.getColumn(at + 4).getInt64();
+  s.started_at = optional_time(q.getColumn(at + 5));
+  s.ended_at = optional_time(q.getColumn(at + 6));
+  return s;
+}
+
 std::vector<ImportObjectResult> read_objects(SQLite::Database& db, const std::string& import_id) {
   SQLite::Statement q(db,
-                      "SELECT type, address, source_guid, dest_guid, action, result, reason, warnings "
-                      "FROM import_objects WHERE import_id = ? ORDER BY seq");
+                      "SELECT o.type, o.address, o.source_guid, o.dest_guid, o.action, o.result, o.reason, o.warnings, "
+                      "s.state, s.reason, s.exit_status, s.stderr_tail, s.attempts, s.started_at, s.ended_at "
+                      "FROM import_objects o LEFT JOIN import_submissions s ON s.import_id = o.import_id AND s.seq = "
+                      "o.seq WHERE o.import_id = ? ORDER BY o.seq");
   q.bind(1, import_id);
   std::vector<ImportObjectResult> out;
   while (q.executeStep()) {
     out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                    q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getString(),
-                   q.getColumn(6).getString(), parse_strings(q.getColumn(7).getString())});
+                   q.getColumn(6).getString(), parse_strings(q.getColumn(7).getString()), read_submission(q, 8)});
   }
+  return out;
+}
+
+std::map<std::string, int64_t> submission_counts(SQLite::Database& db, const std::string& import_id) {
+  SQLite::Statement q(db, "SELECT state, COUNT(*) FROM import_submissions WHERE import_id = ? GROUP BY state");
+  q.bind(1, import_id);
+  std::map<std::string, int64_t> out;
+  while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
   return out;
 }
 
@@ -144,6 +175,7 @@ Expected<std::vector<ImportRecord>> read_all(SQLite::Database& db, SQLite::State
                                              const std::filesystem::path& db_path, ImportObjects objects) {
   std::vector<ImportRecord> out;
   while (q.executeStep()) out.push_back(FERRY_TRY(read_import(q, db_path)));
+  for (auto& r : out) r.submissions = submission_counts(db, r.id);
   if (objects == ImportObjects::included) {
     for (auto& r : out) r.objects = read_objects(db, r.id);
   }
@@ -252,6 +284,58 @@ Expected<std::vector<std::string>> Records::fail_interrupted_imports() {
     while (select.executeStep()) ids.push_back(select.getColumn(0).getString());
     SQLite::Statement update(db, std::string("UPDATE imports SET state = 'failed', error = ?, ended_at = ?") + kWhere);
     update.bind(1, std::string(kInterruptedError));
+    update.bind(2, detail::to_micros(rep_->clock.now()));
+    update.exec();
+    tx.commit();
+    return ids;
+  });
+}
+
+Status Records::set_submissions(std::string_view import_id,
+                                const std::vector<std::pair<size_t, Submission>>& submissions) {
+  return rep_->locked([&](SQLite::Database& db) -> Status {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement exists(db, "SELECT 1 FROM import_objects WHERE import_id = ? AND seq = ?");
+    SQLite::Statement q(db,
+                        "INSERT OR REPLACE INTO import_submissions (import_id, seq, state, reason, exit_status, "
+                        "stderr_tail, attempts, started_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    for (const auto& [seq, s] : submissions) {
+      exists.bind(1, std::string(import_id));
+      exists.bind(2, static_cast<int64_t>(seq));
+      if (!exists.executeStep()) {
+        return fail(Errc::not_found, "import " + std::string(import_id) + " has no object " + std::to_string(seq));
+      }
+      exists.reset();
+      q.bind(1, std::string(import_id));
+      q.bind(2, static_cast<int64_t>(seq));
+      q.bind(3, s.state);
+      q.bind(4, s.reason);
+      if (s.exit_status) q.bind(5, *s.exit_status);  // left unbound: NULL
+      q.bind(6, s.stderr_tail);
+      q.bind(7, s.attempts);
+      if (s.started_at) q.bind(8, detail::to_micros(*s.started_at));
+      if (s.ended_at) q.bind(9, detail::to_micros(*s.ended_at));
+      q.exec();
+      q.reset();
+      q.clearBindings();
+    }
+    tx.commit();
+    return {};
+  });
+}
+
+Expected<std::vector<std::string>> Records::fail_interrupted_submissions() {
+  return rep_->locked([&](SQLite::Database& db) -> Expected<std::vector<std::string>> {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement select(db,
+                             "SELECT DISTINCT import_id FROM import_submissions WHERE state = 'submitting' "
+                             "ORDER BY import_id");
+    std::vector<std::string> ids;
+    while (select.executeStep()) ids.push_back(select.getColumn(0).getString());
+    SQLite::Statement update(db,
+                             "UPDATE import_submissions SET state = 'submission_failed', reason = ?, ended_at = ? "
+                             "WHERE state = 'submitting'");
+    update.bind(1, std::string(kInterruptedSubmission));
     update.bind(2, detail::to_micros(rep_->clock.now()));
     update.exec();
     tx.commit();

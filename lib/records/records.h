@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/clock.h"
@@ -109,6 +111,20 @@ enum class ImportState {
 std::string_view to_string(ImportState state);
 std::optional<ImportState> parse_import_state(std::string_view text);
 
+/// What became of one object's post-deploy `submit:` hook (docs/import.md, "Submit
+/// hooks"), recorded apart from its deploy result. state: "" (no hook ran for it),
+/// `submitting` (queued or running), `submitted`, or `submission_failed`.
+struct Submission {
+  std::string state;
+  std::string reason;              ///< "exit status 3", "timed out after 5m", "interrupted: ferryd stopped", ...
+  std::optional<int> exit_status;  ///< set when the command exited by itself
+  std::string stderr_tail;         ///< the end of its stderr (at most 20 lines and 2 KiB)
+  int64_t attempts = 0;            ///< runs started, the first and each resubmit
+  std::optional<TimePoint> started_at, ended_at;
+
+  bool operator==(const Submission&) const = default;
+};
+
 /// What an import planned for, and did to, one object of the package.
 struct ImportObjectResult {
   std::string type, address;
@@ -118,6 +134,9 @@ struct ImportObjectResult {
   std::string result;       ///< what happened when deploying ("" while only planned)
   std::string reason;       ///< why, for skip, conflict, error and failures
   std::vector<std::string> warnings;
+  /// Not written by insert_import/update_import (set_submissions keeps it); read back
+  /// with the objects.
+  Submission submission = {};
 
   bool operator==(const ImportObjectResult&) const = default;
 };
@@ -140,6 +159,9 @@ struct ImportRecord {
   std::optional<std::string> previous_package_id;    ///< the package an incremental package builds on
   std::optional<std::string> package_file;           ///< staged: the package kept for `import deploy`
   nlohmann::json policy = nlohmann::json::object();  ///< the import policy, as the control protocol sends it
+  /// Objects per submission state (submitting, submitted, submission_failed); read
+  /// back by every query, written only by set_submissions.
+  std::map<std::string, int64_t> submissions = {};
 
   bool operator==(const ImportRecord&) const = default;
 };
@@ -243,6 +265,13 @@ class Records {
   /// with the error "interrupted: ferryd stopped during the import" and ended_at = now
   /// (staged imports keep waiting for `import deploy`). Returns their ids.
   Expected<std::vector<std::string>> fail_interrupted_imports();
+  /// Sets the submission of each listed object (by its index in plan order) of an
+  /// import, in one transaction; Errc::not_found when the import has no such object.
+  Status set_submissions(std::string_view import_id, const std::vector<std::pair<size_t, Submission>>& submissions);
+  /// On start: submissions a stop left `submitting` (their hooks were killed or never
+  /// ran) become `submission_failed` with the reason "interrupted: ferryd stopped" and
+  /// ended_at = now. Returns the ids of their imports.
+  Expected<std::vector<std::string>> fail_interrupted_submissions();
 
   /// Errc::not_found if the package is not recorded.
   Status add_delivery(const DeliveryRecord& record);

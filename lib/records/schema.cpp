@@ -140,6 +140,23 @@ CREATE INDEX imports_by_source ON imports (source_environment, state);
 ALTER TABLE imports ADD COLUMN package_file TEXT;
 ALTER TABLE imports ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';   -- JSON, as `ferryctl import` sends it
 )sql"},
+    // Issue 8 (submit hooks): each object's post-deploy hook outcome, apart from its
+    // deploy result (import_objects rows are rewritten with the record; these are not).
+    {6, R"sql(
+CREATE TABLE import_submissions (
+  import_id   TEXT NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL,         -- the object's seq in import_objects (plan order)
+  state       TEXT NOT NULL,            -- submitting | submitted | submission_failed
+  reason      TEXT NOT NULL,
+  exit_status INTEGER,                  -- NULL unless the command exited by itself
+  stderr_tail TEXT NOT NULL,
+  attempts    INTEGER NOT NULL,
+  started_at  INTEGER,
+  ended_at    INTEGER,
+  PRIMARY KEY (import_id, seq)
+);
+CREATE INDEX import_submissions_by_state ON import_submissions (state);
+)sql"},
 };
 
 constexpr std::array<const char*, 23> kPackageColumns = {

@@ -50,6 +50,7 @@ const std::array kCommands = {
     Command{"import.deploy", "import deploy", Role::deployer, Writes::nothing, import_deploy},
     // A catalog write, but deployer-only like import, so maintenance never freezes it.
     Command{"import.rollback", "import rollback", Role::deployer, Writes::catalog, import_rollback},
+    Command{"import.resubmit", "import resubmit", Role::deployer, Writes::nothing, import_resubmit},
 };
 
 // Editors may not change the catalog while an export reads it or while maintenance is

@@ -41,6 +41,7 @@ CommandResult import_list(Context& ctx, control::Request& request, Responder& re
 CommandResult import_show(Context& ctx, control::Request& request, Responder& responder);
 CommandResult import_deploy(Context& ctx, control::Request& request, Responder& responder);
 CommandResult import_rollback(Context& ctx, control::Request& request, Responder& responder);
+CommandResult import_resubmit(Context& ctx, control::Request& request, Responder& responder);
 
 /// The owner recorded for what a caller creates: the user name, else "uid N".
 std::string user_of(const control::Peer& peer);

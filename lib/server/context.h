@@ -21,6 +21,7 @@ namespace ferry::server {
 
 class Retention;
 class Scheduler;
+class Submitter;
 
 struct Context {
   const config::Config& config;
@@ -44,6 +45,7 @@ struct Context {
   std::optional<records::ManualMaintenance> manual_maintenance = std::nullopt;
   Retention* retention = nullptr;  ///< prunes old packages; event loop only
   Scheduler* scheduler = nullptr;  ///< jobs and windows; event loop only
+  Submitter* submitter = nullptr;  ///< post-deploy submit hooks; event loop only
 };
 
 }  // namespace ferry::server

@@ -25,6 +25,7 @@
 #include "server/retention.h"
 #include "server/scheduler.h"
 #include "server/server.h"
+#include "server/submit.h"
 #include "server/workers.h"
 #include "signing/signing.h"
 #include "types/types.h"
@@ -90,6 +91,9 @@ Status recover(records::Records& records, const std::filesystem::path& store,
   for (const auto& id : FERRY_TRY(records.fail_interrupted_imports())) {
     spdlog::warn("import {} was interrupted by a restart and is marked failed", id);
   }
+  for (const auto& id : FERRY_TRY(records.fail_interrupted_submissions())) {
+    spdlog::warn("import {}: submit hooks were interrupted by a stop and are marked submission_failed", id);
+  }
   auto folders = FERRY_TRY(records.folders());
   folders.push_back(store);
   folders.push_back(import_store);
@@ -136,6 +140,8 @@ class Daemon {
     ctx_->retention = &*retention_;
     scheduler_.emplace(*ctx_, FERRY_TRY(jobs::maintenance_windows(config_.maintenance)));
     ctx_->scheduler = &*scheduler_;
+    submitter_.emplace(*ctx_);
+    ctx_->submitter = &*submitter_;
     auto group = FERRY_TRY(socket_group(config_));
     control_.emplace(FERRY_TRY(
         control::ControlServer::listen(io_.get_executor(), config_.socket, control::ServerOptions{0660, group},
@@ -183,7 +189,8 @@ class Daemon {
     if (handoff_) handoff_->stop();
     if (retention_) retention_->stop();
     if (scheduler_) scheduler_->stop();
-    exports_.cancel_all();  // they end cancelled and leave no file; the loop waits for them
+    if (submitter_) submitter_->stop();  // kills running hooks; their objects stay submitting
+    exports_.cancel_all();               // they end cancelled and leave no file; the loop waits for them
     signals_.cancel();
     watchdog_.cancel();
   }
@@ -217,6 +224,7 @@ class Daemon {
   std::optional<control::ControlServer> control_;
   std::optional<Retention> retention_;
   std::optional<Scheduler> scheduler_;
+  std::optional<Submitter> submitter_;
   std::optional<Handoff> handoff_;  // destroyed first: its watchers live on the loop
 };
 

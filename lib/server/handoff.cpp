@@ -12,6 +12,7 @@
 
 #include "server/notify.h"
 #include "server/scheduler.h"
+#include "server/submit.h"
 #include "util/fd.h"
 #include "util/guid.h"
 #include "util/sha256.h"
@@ -226,6 +227,7 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
       for (auto o : first.objects) {
         o.result = "unchanged";
         o.reason = "duplicate of import " + first.id;
+        o.submission = {};  // the first import's hooks, not this one's
         rec.objects.push_back(std::move(o));
       }
       finish(records::ImportState::unchanged, {{"state", "unchanged"}, {"duplicate_of", first.id}});
@@ -274,6 +276,7 @@ ImportDone run_import(Context& ctx, const ImportJob& job) {
   rec.objects = objects_of(*plan, &*result);
   rec.error = result->error;
   finish(record_state(result->state));
+  if (done.stored) queue_submissions(ctx, rec);  // created and updated objects only
   return done;
 }
 
@@ -287,7 +290,8 @@ nlohmann::json import_json(const records::ImportRecord& r) {
                        {"action", o.action},
                        {"result", o.result},
                        {"reason", o.reason},
-                       {"warnings", o.warnings}});
+                       {"warnings", o.warnings},
+                       {"submission", submission_json(o.submission)}});
   }
   return {
       {"id", r.id},
@@ -308,6 +312,7 @@ nlohmann::json import_json(const records::ImportRecord& r) {
       {"revisions", r.revision_to ? nlohmann::json{{"from", r.revision_from.value_or(0)}, {"to", *r.revision_to}}
                                   : nlohmann::json(nullptr)},
       {"previous_package_id", r.previous_package_id ? nlohmann::json(*r.previous_package_id) : nlohmann::json(nullptr)},
+      {"submissions", r.submissions},
       {"objects", std::move(objects)}};
 }
 

@@ -35,8 +35,8 @@ Expected<importer::Policy> parse_policy(const nlohmann::json& args) {
       policy_arg(policy, "on_name_conflict", "--on-name-conflict", config::kNameConflictWords, p.on_name_conflict));
   p.on_deleted_in_target = FERRY_TRY(policy_arg(policy, "on_deleted_in_target", "--on-deleted-in-target",
                                                 config::kDeletedInTargetWords, p.on_deleted_in_target));
-  p.require_secrets = FERRY_TRY(bool_arg(policy, "require_secrets")) ? importer::RequireSecrets::yes
-                                                                      : importer::RequireSecrets::no;
+  p.require_secrets =
+      FERRY_TRY(bool_arg(policy, "require_secrets")) ? importer::RequireSecrets::yes : importer::RequireSecrets::no;
   if (auto into = FERRY_TRY(optional_string_arg(policy, "into"))) {
     auto folder = normalize_folder(*into);
     if (!folder) return fail(Errc::invalid_argument, "--into " + *into + ": " + folder.error().message);

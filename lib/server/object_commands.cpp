@@ -1,6 +1,6 @@
 // object.apply, object.list, object.get, object.delete.
-#include <map>
 #include <spdlog/spdlog.h>
+#include <map>
 
 #include "objectfile/objectfile.h"
 #include "server/commands.h"
@@ -25,8 +25,8 @@ class AttachmentFds {
       stored_[src.file] = blob;
       return named(blob, src.name);
     }
-    return fail(Errc::invalid_argument,
-                src.where + ": attachment file " + src.file + " was not sent with the request; use ferryctl object apply");
+    return fail(Errc::invalid_argument, src.where + ": attachment file " + src.file +
+                                            " was not sent with the request; use ferryctl object apply");
   }
 
  private:

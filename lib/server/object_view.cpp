@@ -20,9 +20,14 @@ nlohmann::json strip_secrets(nlohmann::json& spec, const types::TypeDef* type) {
 }
 
 nlohmann::json object_summary(const catalog::Object& o) {
-  return {{"guid", o.guid},     {"type", o.type},       {"name", o.name},
-          {"folder", o.folder}, {"address", o.address().to_string()},
-          {"owner", o.owner},   {"revision", o.revision}, {"updated_at", format_rfc3339(o.updated_at)}};
+  return {{"guid", o.guid},
+          {"type", o.type},
+          {"name", o.name},
+          {"folder", o.folder},
+          {"address", o.address().to_string()},
+          {"owner", o.owner},
+          {"revision", o.revision},
+          {"updated_at", format_rfc3339(o.updated_at)}};
 }
 
 nlohmann::json object_view(const catalog::Object& o, const types::TypeRegistry& types,

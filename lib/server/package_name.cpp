@@ -5,14 +5,13 @@ namespace ferry::server {
 namespace {
 
 bool allowed(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 Status check_result(std::string_view name_template, const std::string& name) {
   auto bad = [&](const std::string& why) {
-    return fail(Errc::invalid_argument, "package name '" + name + "' (from template '" + std::string(name_template) +
-                                            "') " + why);
+    return fail(Errc::invalid_argument,
+                "package name '" + name + "' (from template '" + std::string(name_template) + "') " + why);
   };
   if (name.empty()) return bad("is empty");
   if (name.size() > kMaxNameLength) return bad("is longer than 64 characters; shorten the template");

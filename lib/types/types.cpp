@@ -25,9 +25,9 @@ std::string TypeRegistry::names() const {
 namespace {
 
 using yamlread::Document;
+using yamlread::field;
 using yamlread::Key;
 using yamlread::Need;
-using yamlread::field;
 using Node = YAML::Node;
 
 std::optional<NameScope> as_name_scope(Document& d, const Node& n) {
@@ -43,6 +43,17 @@ std::optional<std::chrono::seconds> as_positive_duration(Document& d, const Node
     return std::nullopt;
   }
   return v;
+}
+
+/// A `submit:` command: a non-empty string whose words and placeholders are valid.
+std::optional<std::string> as_submit_command(Document& d, const Node& n) {
+  auto text = yamlread::as_name(d, n);
+  if (!text) return std::nullopt;
+  if (auto words = expand_command(*text, CommandValues{}); !words) {
+    d.error(n, words.error().message + " in '" + *text + "'");
+    return std::nullopt;
+  }
+  return text;
 }
 
 /// True for a non-empty JSON pointer such as "/password" or "/auth/token"; nlohmann
@@ -73,7 +84,7 @@ void read_type(Document& d, const Node& n, TypeDef& out) {
                                   field("exportable", &TypeDef::exportable, yamlread::as_bool),
                                   field("importable", &TypeDef::importable, yamlread::as_bool),
                                   field("max_objects", &TypeDef::max_objects, as_count),
-                                  field("submit", &TypeDef::submit, yamlread::as_name),
+                                  field("submit", &TypeDef::submit, as_submit_command),
                                   field("submit_timeout", &TypeDef::submit_timeout, as_positive_duration),
                               },
                               out);

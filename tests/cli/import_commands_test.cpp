@@ -1,4 +1,5 @@
 #include "cli/import_commands.h"
+#include "cli/submit_commands.h"
 
 #include <gtest/gtest.h>
 #include <CLI/CLI.hpp>
@@ -199,6 +200,62 @@ TEST(CliImport, ListAndShow) {
   EXPECT_NE(text.find("package  test-full-1 (0f8c2b6e-0000)\n"), std::string::npos) << text;
   EXPECT_NE(text.find("origin   watch:/srv/in\n"), std::string::npos) << text;
   EXPECT_NE(text.find("error    boom\n\nACTION"), std::string::npos) << text;
+}
+
+TEST(CliSubmit, ShowHasASubmitColumnAndNotesOnceAHookRan) {
+  auto r = nlohmann::json::parse(R"js({"id": "7e57c0de-1d2a", "submissions": {"submitted": 1, "submission_failed": 1},
+    "objects": [
+    {"type": "task", "address": "task:/f/a", "source_guid": "g-1", "dest_guid": "g-1", "action": "create",
+     "result": "created", "reason": "", "warnings": [],
+     "submission": {"state": "submission_failed", "reason": "exit status 3", "exit_status": 3, "attempts": 2,
+                    "stderr_tail": "no queue\nbye\n"}},
+    {"type": "task", "address": "task:/f/b", "source_guid": "g-2", "dest_guid": "g-2", "action": "create",
+     "result": "created", "reason": "", "warnings": [], "submission": {"state": "submitted", "reason": "",
+     "attempts": 1, "stderr_tail": ""}},
+    {"type": "dataset", "address": "dataset:/f/c", "source_guid": "g-3", "dest_guid": "g-3", "action": "create",
+     "result": "created", "reason": "", "warnings": [], "submission": null}]})js");
+  std::ostringstream out;
+  print_import_objects(out, r);
+  EXPECT_EQ(out.str(),
+            "ACTION  TYPE     ADDRESS       SOURCE-GUID  DEST-GUID  SUBMIT      REASON\n"
+            "create  task     task:/f/a     g-1          g-1        failed (2)  submit: exit status 3\n"
+            "                                                                   stderr: no queue\n"
+            "                                                                   stderr: bye\n"
+            "create  task     task:/f/b     g-2          g-2        submitted   \n"
+            "create  dataset  dataset:/f/c  g-3          g-3        -           \n");
+  EXPECT_EQ(submit_summary(r["submissions"]), "1 submitted, 1 failed");
+  EXPECT_EQ(submit_summary({{"submitting", 2}}), "2 running");
+  EXPECT_EQ(submit_summary(nlohmann::json::object()), "-");
+  EXPECT_EQ(submit_queued_line(r), "");
+  r["submissions"] = {{"submitting", 2}};
+  EXPECT_EQ(submit_queued_line(r),
+            "submit hooks queued for 2 objects; follow them with: ferryctl import show 7e57c0de");
+}
+
+TEST(CliSubmit, ListShowsASubmitSummaryOnceAnImportRanHooks) {
+  nlohmann::json a = {{"id", "7e57c0de-1"},
+                      {"package_name", "p1"},
+                      {"source_environment", "test"},
+                      {"state", "deployed"},
+                      {"created_at", "t1"},
+                      {"origin", "ferryctl"},
+                      {"submissions", {{"submitted", 3}, {"submission_failed", 1}}}};
+  nlohmann::json b = {
+      {"id", "0000aaaa-2"}, {"package_name", "p2"}, {"source_environment", "test"},           {"state", "failed"},
+      {"created_at", "t0"}, {"origin", "ferryctl"}, {"submissions", nlohmann::json::object()}};
+  std::ostringstream out;
+  print_import_list(out, {{"imports", {a, b}}});
+  EXPECT_EQ(out.str(),
+            "ID        PACKAGE  SOURCE  STATE     CREATED  ORIGIN    SUBMIT\n"
+            "7e57c0de  p1       test    deployed  t1       ferryctl  3 submitted, 1 failed\n"
+            "0000aaaa  p2       test    failed    t0       ferryctl  -\n");
+}
+
+TEST(CliSubmit, ResubmitParses) {
+  auto p = parse({"import", "resubmit", "7e57c0de", "--wait"});
+  EXPECT_EQ(p->args.id, "7e57c0de");
+  EXPECT_TRUE(p->args.wait);
+  EXPECT_TRUE(p->app.get_subcommand("import")->got_subcommand("resubmit"));
 }
 
 }  // namespace

@@ -1,6 +1,17 @@
 #include "e2e/e2e_fixture.h"
 
+#include <thread>
+
 namespace ferry::test {
+
+bool poll_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
 
 std::filesystem::path source_path(const std::string& relative) {
   return std::filesystem::path(FERRY_SOURCE_DIR) / relative;

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -44,6 +46,10 @@ class Environment {
   std::filesystem::path config_;
   std::unique_ptr<Daemon> daemon_;
 };
+
+/// Calls done() until it is true (every 50 ms); false after `limit`, a safety net
+/// for outcomes that can only be polled (`import show` while submit hooks run).
+bool poll_until(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120));
 
 /// The repository's etc/ folder.
 std::filesystem::path source_path(const std::string& relative);

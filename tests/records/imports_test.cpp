@@ -251,7 +251,8 @@ TEST(ImportRecords, AVersion1DatabaseIsMigratedAndKeepsItsPackages) {
   {  // what ferry with schema version 1 left behind
     SQLite::Database db((f.dir.path() / "records.db").string(), SQLite::OPEN_READWRITE);
     db.exec(
-        "DROP TABLE job_runs; DROP TABLE job_state; DROP TABLE maintenance; ALTER TABLE packages DROP COLUMN retry_of; ALTER TABLE deliveries DROP COLUMN kind; "
+        "DROP TABLE import_submissions; DROP TABLE job_runs; DROP TABLE job_state; DROP TABLE maintenance; ALTER TABLE "
+        "packages DROP COLUMN retry_of; ALTER TABLE deliveries DROP COLUMN kind; "
         "ALTER TABLE deliveries DROP COLUMN user_name; DROP TABLE import_objects; DROP TABLE imports; "
         "PRAGMA user_version = 1");
   }
@@ -259,6 +260,72 @@ TEST(ImportRecords, AVersion1DatabaseIsMigratedAndKeepsItsPackages) {
   EXPECT_EQ(f.records->package("p1").value(), p);
   auto r = f.add("i1", ImportState::deployed);
   EXPECT_EQ(f.records->import("i1").value(), r);
+}
+
+}  // namespace
+}  // namespace ferry::records
+
+namespace ferry::records {
+namespace {
+
+Submission failed_submission(TimePoint t) {
+  Submission s;
+  s.state = "submission_failed";
+  s.reason = "exit status 3";
+  s.exit_status = 3;
+  s.stderr_tail = "no such queue\n";
+  s.attempts = 1;
+  s.started_at = t;
+  s.ended_at = t + seconds(2);
+  return s;
+}
+
+TEST(ImportSubmissions, AreStoredPerObjectAndSurviveRecordUpdates) {
+  Fixture f;
+  auto r = f.add("i1", ImportState::deployed);
+  r.objects.push_back({"task", "task:/b", "g2", "g2", "update", "updated", "", {}});
+  ASSERT_TRUE(f.records->update_import(r));
+  EXPECT_TRUE(f.records->import("i1").value().submissions.empty());
+
+  Submission running{"submitting", "", std::nullopt, "", 1, f.clock.now(), std::nullopt};
+  auto failed = failed_submission(f.clock.now());
+  ASSERT_TRUE(f.records->set_submissions("i1", {{0, running}, {1, failed}}));
+  r.state = ImportState::rolled_back;  // a later update of the record keeps them
+  ASSERT_TRUE(f.records->update_import(r));
+
+  auto back = f.records->import("i1").value();
+  EXPECT_EQ(back.objects[0].submission, running);
+  EXPECT_EQ(back.objects[1].submission, failed);
+  EXPECT_EQ(back.submissions, (std::map<std::string, int64_t>{{"submission_failed", 1}, {"submitting", 1}}));
+  auto listed = f.records->imports({}).value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].submissions, back.submissions);
+
+  auto missing = f.records->set_submissions("i1", {{2, running}});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  EXPECT_EQ(missing.error().message, "import i1 has no object 2");
+}
+
+TEST(ImportSubmissions, InterruptedOnesBecomeFailed) {
+  Fixture f;
+  f.add("i1", ImportState::deployed);
+  f.add("i2", ImportState::deployed);
+  auto start = f.clock.now();
+  Submission running{"submitting", "", std::nullopt, "", 2, start, std::nullopt};
+  ASSERT_TRUE(f.records->set_submissions("i1", {{0, running}}));
+  ASSERT_TRUE(f.records->set_submissions("i2", {{0, failed_submission(start)}}));
+  f.clock.advance(seconds(5));
+  auto ids = f.records->fail_interrupted_submissions();
+  ASSERT_TRUE(ids) << ids.error().message;
+  EXPECT_EQ(*ids, std::vector<std::string>{"i1"});
+  auto s = f.records->import("i1").value().objects[0].submission;
+  EXPECT_EQ(s.state, "submission_failed");
+  EXPECT_EQ(s.reason, "interrupted: ferryd stopped");
+  EXPECT_EQ(s.attempts, 2);
+  EXPECT_EQ(s.ended_at, f.clock.now());
+  EXPECT_EQ(f.records->import("i2").value().objects[0].submission, failed_submission(start));
+  EXPECT_TRUE(f.records->fail_interrupted_submissions().value().empty());
 }
 
 }  // namespace

@@ -320,7 +320,7 @@ TEST(Records, NewerSchemaIsRefused) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::invalid_argument);
   EXPECT_NE(r.error().message.find("the records database has schema version 99, but this ferry supports schema "
-                                   "versions up to 5"),
+                                   "versions up to 6"),
             std::string::npos)
       << r.error().message;
 }

@@ -104,11 +104,11 @@ TEST_F(SnapshotTest, ObjectTableHoldsWhatObjectsHoldWithoutOwnerTimesOrSpec) {
       EXPECT_EQ(table.guid(ref.target), table.ref_guid(ref));
     }
   }
-  EXPECT_EQ(table.address(1).to_string(), "dataset:/f/orders");
+  EXPECT_EQ(table.address(0).to_string(), "dataset:/f/orders");  // before datasource
   EXPECT_EQ(table.address(3).to_string(), "task:/t/load");
   ASSERT_EQ(table.refs(3).size(), 2u);  // in the order given
-  EXPECT_EQ(table.refs(3)[0].target, 1u);
-  EXPECT_EQ(table.refs(3)[1].target, 0u);
+  EXPECT_EQ(table.refs(3)[0].target, 0u);
+  EXPECT_EQ(table.refs(3)[1].target, 1u);
   EXPECT_TRUE(table.refs(2).empty());
   EXPECT_EQ(table.find("6f9619ff-8b86-d011-b42d-00cf4fc964ff"), std::nullopt);
 }

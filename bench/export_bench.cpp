@@ -4,7 +4,7 @@
 //  1. (not timed) writes the payload zip compresses: WORK/payload/objects/<guid>.json
 //     with the exact bytes ferry puts in the package, and WORK/payload/attachments/
 //     <sha256>, hard links to the blob store (copies where links fail);
-//  2. (timed) ferry: snapshot, objects, plan (full), exporter::write() with a
+//  2. (timed) ferry: snapshot, object_table, plan (full), exporter::write() with a
 //     throwaway key, like ferryd's export job but on one thread; peak RSS is reset
 //     just before and read just after;
 //  3. (timed) `zip -r -q -LEVEL` on the payload (LEVEL 6: what ferry uses for
@@ -106,7 +106,7 @@ double self_cpu_seconds() {
 }
 
 struct Ferry {
-  double read_seconds = 0;  ///< snapshot + objects() + tombstones()
+  double read_seconds = 0;  ///< snapshot + object_table() + tombstones()
   double plan_seconds = 0;
   double write_seconds = 0;  ///< exporter::write(): specs, zip, manifest, signature, fsync, package SHA-256
   double total_seconds = 0;
@@ -128,7 +128,7 @@ Ferry run_ferry(catalog::Catalog& catalog, const types::TypeRegistry& types, con
   Stopwatch phase;
   auto snap = catalog.snapshot();
   if (!snap) die(snap.error().message);
-  auto objects = (*snap)->objects();
+  auto objects = (*snap)->object_table();
   if (!objects) die(objects.error().message);
   auto tombstones = (*snap)->tombstones(0);
   if (!tombstones) die(tombstones.error().message);
@@ -136,7 +136,7 @@ Ferry run_ferry(catalog::Catalog& catalog, const types::TypeRegistry& types, con
 
   phase = Stopwatch();
   exporter::Request request;
-  auto plan = exporter::plan(*objects, *tombstones, (*snap)->revision(), types, request);
+  auto plan = exporter::plan(std::move(*objects), *tombstones, (*snap)->revision(), types, request);
   if (!plan) die(plan.error().message);
   f.plan_seconds = phase.seconds();
 

@@ -135,20 +135,26 @@ void bind_filter(SQLite::Statement& q, const ListFilter& filter) {
 
 std::vector<Object> list_objects(SQLite::Database& db, const ListFilter& filter, WithSpec with_spec) {
   // Sized up front: growing a vector of 100k Objects by doubling briefly holds 1.5
-  // times the final vector (tens of MB) and an export's peak memory is this list.
+  // times the final vector (tens of MB).
   SQLite::Statement count(db, std::string("SELECT count(*) FROM objects ") + kListFilter);
   bind_filter(count, filter);
   std::vector<Object> out;
   if (count.executeStep()) out.reserve(static_cast<size_t>(count.getColumn(0).getInt64()));
+  visit_objects(db, filter, with_spec, [&](Object&& o) { out.push_back(std::move(o)); });
+  return out;
+}
+
+void visit_objects(SQLite::Database& db, const ListFilter& filter, WithSpec with_spec,
+                   const std::function<void(Object&&)>& visit) {
   SQLite::Statement q(db, std::string(with_spec == WithSpec::yes ? kObjectColumns : kObjectColumnsWithoutSpec) +
                               kListFilter + "ORDER BY type, folder, name");
   bind_filter(q, filter);
   DetailQueries details(db);
   while (q.executeStep()) {
-    out.push_back(object_from_row(q));
-    details.fill(out.back());
+    Object o = object_from_row(q);
+    details.fill(o);
+    visit(std::move(o));
   }
-  return out;
 }
 
 int64_t current_revision(SQLite::Database& db) {

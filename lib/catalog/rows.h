@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ std::optional<std::string> guid_at(SQLite::Database& db, const Address& address)
 std::vector<std::string> guids_named(SQLite::Database& db, const std::string& type, const std::string& name);
 int64_t count_of_type(SQLite::Database& db, const std::string& type);
 std::vector<Object> list_objects(SQLite::Database& db, const ListFilter& filter, WithSpec with_spec = WithSpec::yes);
+/// list_objects one object at a time, in the same order, holding none of them.
+void visit_objects(SQLite::Database& db, const ListFilter& filter, WithSpec with_spec,
+                   const std::function<void(Object&&)>& visit);
 
 int64_t current_revision(SQLite::Database& db);
 /// Hands out the next catalog-wide revision (inside the caller's write transaction).

@@ -1,6 +1,8 @@
 // Catalog::snapshot(): a read transaction held open on a connection of its own.
 #include <SQLiteCpp/Database.h>
 
+#include <stdexcept>
+
 #include "catalog/guarded.h"
 #include "catalog/ops.h"
 #include "catalog/rows.h"
@@ -27,6 +29,19 @@ class SqliteSnapshot final : public Snapshot {
 
   Expected<std::vector<Object>> objects() const override {
     return guarded(db_path_, [&]() -> Expected<std::vector<Object>> { return list_objects(*db_, {}, WithSpec::no); });
+  }
+
+  Expected<ObjectTable> object_table() const override {
+    return guarded(db_path_, [&]() -> Expected<ObjectTable> {
+      ObjectTable table;
+      try {
+        visit_objects(*db_, {}, WithSpec::no, [&](Object&& o) { table.add(o); });
+      } catch (const std::length_error& e) {
+        return fail(Errc::invalid_argument, db_path_.string() + ": too many objects for one export (" + e.what() + ")");
+      }
+      table.seal();
+      return table;
+    });
   }
 
   Expected<nlohmann::json> spec(std::string_view guid) const override {

@@ -3,8 +3,8 @@
 // docs/export.md; the container format in docs/package-format.md.
 //
 //   plan()   pure: no I/O, no clock, no catalog access. It works on a snapshot handed
-//            in as plain vectors, so any thread may call it (the server calls it on a
-//            worker, right after reading the snapshot).
+//            in as a catalog::ObjectTable (or plain vectors), so any thread may call it
+//            (the server calls it on a worker, right after reading the snapshot).
 //   write()  blocks on the disk, the blob store and hashing: worker pool only, never
 //            the event loop. It calls load_spec and blob_path on that same thread.
 //
@@ -14,12 +14,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -65,34 +64,37 @@ nlohmann::json settings_json(const Request& request);
 struct Plan {
   Mode mode = Mode::full;
   bool include_data = true;
-  /// In deployment order. The pointers point into the `objects` vector given to
-  /// plan(): that vector must outlive the plan and stay unchanged.
-  std::vector<const catalog::Object*> objects;
+  /// The snapshot handed to plan(), packed (see catalog::ObjectTable): the whole
+  /// catalog, as the manifest names reference targets the package does not carry.
+  catalog::ObjectTable table;
+  /// In deployment order: rows of `table`.
+  std::vector<uint32_t> objects;
   /// Incremental only, sorted by revision. Not part of the deployment order.
   std::vector<catalog::Tombstone> deleted;
-  /// Secret fields set in the specs handed to plan() (nothing for an object whose
-  /// spec was not given). write() recomputes them from the specs it loads, and that
-  /// list is what the manifest carries.
+  /// Secret fields set in the specs handed to plan() as Objects (a table has no
+  /// specs, so nothing then). write() recomputes them from the specs it loads, and
+  /// that list is what the manifest carries.
   std::vector<package::RequiredSecret> required_secrets;
-  /// Every reference target of an exported object that is in the snapshot, by GUID
-  /// (views into the snapshot, like `objects`), so the manifest can name by address
-  /// inputs the package does not carry. Pointers, not address strings: at 100k
-  /// objects the strings were ~15 MB of an export's peak memory.
-  std::unordered_map<std::string_view, const catalog::Object*> ref_targets;
   int64_t revision_from = 0;  ///< exclusive: the baseline (0 without one)
   int64_t revision_to = 0;    ///< inclusive: the snapshot's revision
 
   /// Nothing to export: no object and no deletion (an incremental run with no changes).
   bool empty() const { return objects.empty() && deleted.empty(); }
+  /// The k-th object of the deployment order (no spec, owner or timestamps).
+  catalog::Object object(size_t k) const { return table.object(objects[k]); }
 };
 
 /// Decides what an export carries and orders it (rules in docs/export.md).
-/// `objects` is the whole catalog snapshot at `snapshot_revision` (specs may be
-/// empty), `tombstones` its deletions (only those after since_revision are used).
-/// Every problem found is reported, one per line: missing selected objects, an empty
-/// selected export, objects that are not exportable but needed, unknown types,
-/// references to missing objects, dependency cycles. The code is invalid_argument if
-/// any problem is in the request itself, else conflict.
+/// `objects` is the whole catalog snapshot at `snapshot_revision`, sealed
+/// (catalog::Snapshot::object_table), `tombstones` its deletions (only those after
+/// since_revision are used). Every problem found is reported, one per line: missing
+/// selected objects, an empty selected export, objects that are not exportable but
+/// needed, unknown types, references to missing objects, dependency cycles. The code
+/// is invalid_argument if any problem is in the request itself, else conflict.
+Expected<Plan> plan(catalog::ObjectTable objects, const std::vector<catalog::Tombstone>& tombstones,
+                    int64_t snapshot_revision, const types::TypeRegistry& types, const Request& request);
+/// The same from Objects (small catalogs, tests); specs may be empty, and the secret
+/// fields set in them become required_secrets.
 Expected<Plan> plan(const std::vector<catalog::Object>& objects, const std::vector<catalog::Tombstone>& tombstones,
                     int64_t snapshot_revision, const types::TypeRegistry& types, const Request& request);
 

@@ -30,16 +30,15 @@ class Problems {
 
 /// "dataset:/x/d (GUID)": how messages name an object.
 std::string describe(const catalog::Object& object);
+std::string describe(const catalog::ObjectTable& table, size_t row);
 
-/// The snapshot, indexed once.
+/// The snapshot's lookups plan() needs.
 struct Index {
-  explicit Index(const std::vector<catalog::Object>& objs);
-  const catalog::Object* by_guid(std::string_view guid) const;
-  const catalog::Object* by_address(const std::string& address) const;
-  size_t position(const catalog::Object* object) const { return static_cast<size_t>(object - objects.data()); }
+  explicit Index(const catalog::ObjectTable& table) : objects(table) {}
+  std::optional<size_t> by_guid(std::string_view guid) const { return objects.find(guid); }
+  std::optional<size_t> by_address(const std::string& address) const;
 
-  const std::vector<catalog::Object>& objects;
-  std::unordered_map<std::string_view, size_t> guids;
+  const catalog::ObjectTable& objects;
 
  private:
   /// Built on the first by_address(): only selections by address need it, and for

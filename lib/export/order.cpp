@@ -7,6 +7,7 @@
 #include <compare>
 #include <deque>
 #include <queue>
+#include <span>
 #include <unordered_map>
 
 #include "export/export_impl.h"
@@ -15,15 +16,48 @@ namespace ferry::exporter::detail {
 
 namespace {
 
-using Edges = std::vector<std::vector<size_t>>;  ///< node -> the nodes it refers to (its dependencies)
+/// node -> the nodes it refers to (its dependencies), or the reverse: one array for
+/// all nodes (100k small vectors were ~10 MB of an export's peak memory).
+class Edges {
+ public:
+  size_t size() const { return begin_.size() - 1; }
+  std::span<const uint32_t> operator[](size_t n) const {
+    return std::span(to_).subspan(begin_[n], begin_[n + 1] - begin_[n]);
+  }
+  /// Node by node, in order: the next node's edges.
+  void add(std::span<const uint32_t> to) {
+    to_.insert(to_.end(), to.begin(), to.end());
+    begin_.push_back(static_cast<uint32_t>(to_.size()));
+  }
+  /// Every edge turned around, each node's list in increasing order.
+  Edges reversed() const;
+
+ private:
+  std::vector<uint32_t> begin_{0};
+  std::vector<uint32_t> to_;
+};
+
+Edges Edges::reversed() const {
+  Edges out;
+  out.begin_.assign(size() + 1, 0);
+  for (uint32_t d : to_) ++out.begin_[d + 1];
+  for (size_t n = 0; n < size(); ++n) out.begin_[n + 1] += out.begin_[n];
+  out.to_.resize(to_.size());
+  std::vector<uint32_t> fill(out.begin_.begin(), out.begin_.end() - 1);
+  for (size_t n = 0; n < size(); ++n) {
+    for (uint32_t d : (*this)[n]) out.to_[fill[d]++] = static_cast<uint32_t>(n);
+  }
+  return out;
+}
 
 /// The tie-break of one node: its address "TYPE:/FOLDER/NAME", a newline and its
 /// GUID, compared as that text but never built (100k such strings were ~13 MB).
 struct Key {
   std::array<std::string_view, 7> parts;
-  explicit Key(const catalog::Object& o)
-      : parts{o.type, ":",   o.folder == "/" ? std::string_view() : std::string_view(o.folder), "/", o.name,
-              "\n",   o.guid} {}
+  Key(const catalog::ObjectTable& t, size_t row)
+      : parts{t.type(row), ":",         t.folder(row) == "/" ? std::string_view() : std::string_view(t.folder(row)),
+              "/",         t.name(row), "\n",
+              t.guid(row)} {}
   friend std::strong_ordering operator<=>(const Key& a, const Key& b) {
     size_t ia = 0, ib = 0, ca = 0, cb = 0;  // part and character positions
     for (;;) {
@@ -41,33 +75,32 @@ struct Key {
 };
 
 struct Graph {
-  std::vector<size_t> objects;  ///< node -> position in the snapshot
-  std::vector<Key> keys;        ///< node -> the tie-break
+  const catalog::ObjectTable& table;
+  std::vector<size_t> objects;  ///< node -> row in the snapshot
   Edges deps;
   Edges dependents;
+
+  /// Built when compared rather than kept: 112 bytes a node.
+  Key key(size_t n) const { return Key(table, objects[n]); }
 };
 
 Graph build_graph(const Index& index, const std::vector<size_t>& chosen) {
-  Graph g;
-  g.objects = chosen;
-  std::unordered_map<std::string_view, size_t> node_of;
-  g.keys.reserve(chosen.size());
+  const auto& table = index.objects;
+  Graph g{table, chosen, {}, {}};
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> node_of(table.size(), kNone);
+  for (size_t n = 0; n < chosen.size(); ++n) node_of[chosen[n]] = static_cast<uint32_t>(n);
+  std::vector<uint32_t> deps;
   for (size_t n = 0; n < chosen.size(); ++n) {
-    const auto& o = index.objects[chosen[n]];
-    node_of.emplace(o.guid, n);
-    g.keys.emplace_back(o);
-  }
-  g.deps.resize(chosen.size());
-  g.dependents.resize(chosen.size());
-  for (size_t n = 0; n < chosen.size(); ++n) {
-    for (const auto& ref : index.objects[chosen[n]].refs) {
-      auto it = node_of.find(ref.to_guid);
-      if (it != node_of.end()) g.deps[n].push_back(it->second);
+    deps.clear();
+    for (const auto& ref : table.refs(chosen[n])) {
+      if (table.resolved(ref) && node_of[ref.target] != kNone) deps.push_back(node_of[ref.target]);
     }
-    std::sort(g.deps[n].begin(), g.deps[n].end());
-    g.deps[n].erase(std::unique(g.deps[n].begin(), g.deps[n].end()), g.deps[n].end());
-    for (size_t d : g.deps[n]) g.dependents[d].push_back(n);
+    std::sort(deps.begin(), deps.end());
+    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+    g.deps.add(deps);
   }
+  g.dependents = g.deps.reversed();
   return g;
 }
 
@@ -77,7 +110,7 @@ std::vector<int> ranks(const Graph& g, const Index& index, const types::TypeRegi
   std::vector<int> rank(g.objects.size(), 1);
   std::vector<size_t> stack;
   for (size_t n = 0; n < g.objects.size(); ++n) {
-    const types::TypeDef* t = types.find(index.objects[g.objects[n]].type);
+    const types::TypeDef* t = types.find(index.objects.type(g.objects[n]));
     if (t && t->global) rank[n] = 0, stack.push_back(n);
   }
   while (!stack.empty()) {
@@ -92,7 +125,10 @@ std::vector<int> ranks(const Graph& g, const Index& index, const types::TypeRegi
 
 // Kahn's algorithm; returns the ordered nodes (fewer than all when there is a cycle).
 std::vector<size_t> kahn(const Graph& g, const std::vector<int>& rank) {
-  auto later = [&](size_t a, size_t b) { return std::tie(rank[a], g.keys[a]) > std::tie(rank[b], g.keys[b]); };
+  auto later = [&](size_t a, size_t b) {
+    if (rank[a] != rank[b]) return rank[a] > rank[b];
+    return g.key(a) > g.key(b);
+  };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> ready(later);
   std::vector<size_t> waiting(g.objects.size());
   for (size_t n = 0; n < g.objects.size(); ++n) {
@@ -184,7 +220,7 @@ void Components::visit(size_t start) {
 
 // The shortest way from the component's first node (by address) back to itself.
 std::vector<size_t> cycle_in(const Graph& g, std::vector<size_t> component) {
-  std::sort(component.begin(), component.end(), [&](size_t a, size_t b) { return g.keys[a] < g.keys[b]; });
+  std::sort(component.begin(), component.end(), [&](size_t a, size_t b) { return g.key(a) < g.key(b); });
   std::unordered_map<size_t, size_t> parent;  // node -> the node it was reached from
   std::vector<char> member(g.objects.size(), 0);
   for (size_t n : component) member[n] = 1;
@@ -216,7 +252,7 @@ void report_cycles(const Graph& g, const Index& index, const std::vector<size_t>
     if (c.size() < 2 && !self_loop) continue;  // only behind a cycle, not on one
     std::string text = "dependency cycle: ";
     auto path = cycle_in(g, std::move(c));
-    for (size_t k = 0; k < path.size(); ++k) text += (k ? " -> " : "") + describe(index.objects[g.objects[path[k]]]);
+    for (size_t k = 0; k < path.size(); ++k) text += (k ? " -> " : "") + describe(index.objects, g.objects[path[k]]);
     messages.push_back(std::move(text));
   }
   std::sort(messages.begin(), messages.end());

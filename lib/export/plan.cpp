@@ -11,13 +11,13 @@ namespace {
 
 using detail::describe;
 
-std::string not_exportable(const catalog::Object& object, const std::string& why) {
-  return describe(object) + " is of type " + object.type +
+std::string not_exportable(const catalog::ObjectTable& table, size_t row, const std::string& why) {
+  return describe(table, row) + " is of type " + table.type(row) +
          ", which is not exportable (types.yaml exportable: false); " + why;
 }
 
-std::string unknown_type(const catalog::Object& object, const types::TypeRegistry& types) {
-  return describe(object) + " is of type " + object.type +
+std::string unknown_type(const catalog::ObjectTable& table, size_t row, const types::TypeRegistry& types) {
+  return describe(table, row) + " is of type " + table.type(row) +
          ", which types.yaml does not declare (known types: " + types.names() + "); add the type or remove the object";
 }
 
@@ -32,31 +32,32 @@ struct Planner {
   std::map<size_t, std::vector<size_t>> blocked;  ///< not exportable -> who needs it
 
   bool incremental_since() const { return request.mode == Mode::incremental && request.since_revision.has_value(); }
-  bool in_scope(const catalog::Object& o) const;
+  bool in_scope(size_t row) const;
   std::vector<size_t> roots();
   void close_over(std::vector<size_t> queue);
-  void follow(size_t from, const catalog::Ref& ref, std::vector<size_t>& queue);
+  void follow(size_t from, const catalog::ObjectTable::Ref& ref, std::vector<size_t>& queue);
   void report_blocked();
 };
 
-bool Planner::in_scope(const catalog::Object& o) const {
-  if (incremental_since() && o.revision <= *request.since_revision) return false;
-  return request.select.empty() || matcher.matches(o.guid, o.address());
+bool Planner::in_scope(size_t row) const {
+  const auto& table = index.objects;
+  if (incremental_since() && table.revision(row) <= *request.since_revision) return false;
+  return request.select.empty() || matcher.matches(table.guid(row), table.address(row));
 }
 
 // The objects the mode and selection pick by themselves, before the closure.
 std::vector<size_t> Planner::roots() {
   std::vector<size_t> out;
   bool by_type = request.mode == Mode::selected;
-  for (size_t i = 0; i < index.objects.size(); ++i) {
-    const auto& o = index.objects[i];
-    if (!in_scope(o)) continue;
-    const types::TypeDef* t = types.find(o.type);
+  const auto& table = index.objects;
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (!in_scope(i)) continue;
+    const types::TypeDef* t = types.find(table.type(i));
     if (t == nullptr) {
-      problems.conflict(unknown_type(o, types));
+      problems.conflict(unknown_type(table, i, types));
     } else if (!t->exportable) {
-      if (auto why = matcher.named_by(o.guid, o.address(), by_type))
-        problems.conflict(not_exportable(o, "selected by " + *why));
+      if (auto why = matcher.named_by(table.guid(i), table.address(i), by_type))
+        problems.conflict(not_exportable(table, i, "selected by " + *why));
     } else {
       chosen[i] = 1;
       out.push_back(i);
@@ -65,20 +66,19 @@ std::vector<size_t> Planner::roots() {
   return out;
 }
 
-void Planner::follow(size_t from, const catalog::Ref& ref, std::vector<size_t>& queue) {
+void Planner::follow(size_t from, const catalog::ObjectTable::Ref& ref, std::vector<size_t>& queue) {
   if (ref.kind == catalog::RefKind::uses && !request.include_upstream) return;
-  const auto& parent = index.objects[from];
-  const catalog::Object* target = index.by_guid(ref.to_guid);
-  if (target == nullptr) {
-    return problems.conflict(describe(parent) + " " + std::string(catalog::to_string(ref.kind)) + " " + ref.to_guid +
-                             ", which is not in the catalog");
+  const auto& table = index.objects;
+  if (!table.resolved(ref)) {
+    return problems.conflict(describe(table, from) + " " + std::string(catalog::to_string(ref.kind)) + " " +
+                             std::string(table.ref_guid(ref)) + ", which is not in the catalog");
   }
-  size_t j = index.position(target);
+  size_t j = ref.target;
   if (chosen[j]) return;
-  const types::TypeDef* t = types.find(target->type);
+  const types::TypeDef* t = types.find(table.type(j));
   if (t == nullptr) {
     chosen[j] = 1;  // report once
-    return problems.conflict(unknown_type(*target, types));
+    return problems.conflict(unknown_type(table, j, types));
   }
   if (!t->exportable) return blocked[j].push_back(from);
   chosen[j] = 1;
@@ -91,7 +91,7 @@ void Planner::close_over(std::vector<size_t> queue) {
   while (!queue.empty()) {
     size_t i = queue.back();
     queue.pop_back();
-    for (const auto& ref : index.objects[i].refs) follow(i, ref, queue);
+    for (const auto& ref : index.objects.refs(i)) follow(i, ref, queue);
   }
 }
 
@@ -99,13 +99,13 @@ void Planner::report_blocked() {
   constexpr size_t kMaxNamed = 5;
   for (auto& [j, needers] : blocked) {
     std::vector<std::string> names;
-    for (size_t n : needers) names.push_back(describe(index.objects[n]));
+    for (size_t n : needers) names.push_back(describe(index.objects, n));
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::string why = "needed by ";
     for (size_t k = 0; k < names.size() && k < kMaxNamed; ++k) why += (k ? ", " : "") + names[k];
     if (names.size() > kMaxNamed) why += " and " + std::to_string(names.size() - kMaxNamed) + " more";
-    problems.conflict(not_exportable(index.objects[j], why));
+    problems.conflict(not_exportable(index.objects, j, why));
   }
 }
 
@@ -140,29 +140,36 @@ std::vector<catalog::Tombstone> deletions(const std::vector<catalog::Tombstone>&
   return out;
 }
 
-void collect_secrets(Plan& plan, const types::TypeRegistry& types, detail::Problems& problems) {
-  for (const auto* o : plan.objects) {
-    auto present = detail::present_secrets(o->spec, *types.find(o->type));
+// The secret fields set in the given specs (none for a table), and a conflict for an
+// object whose type declares a secret field that is not a JSON pointer.
+void collect_secrets(Plan& plan, const std::vector<catalog::Object>* given, const types::TypeRegistry& types,
+                     detail::Problems& problems) {
+  static const nlohmann::json kNoSpec = nlohmann::json::object();
+  for (uint32_t row : plan.objects) {
+    const nlohmann::json& spec = given ? (*given)[row].spec : kNoSpec;
+    auto present = detail::present_secrets(spec, *types.find(plan.table.type(row)));
     if (!present) {
-      problems.conflict(describe(*o) + ": " + present.error().message);
+      problems.conflict(describe(plan.table, row) + ": " + present.error().message);
       continue;
     }
-    for (auto& pointer : *present) plan.required_secrets.push_back({o->guid, std::move(pointer)});
+    for (auto& pointer : *present)
+      plan.required_secrets.push_back({std::string(plan.table.guid(row)), std::move(pointer)});
   }
 }
 
-}  // namespace
-
-Expected<Plan> plan(const std::vector<catalog::Object>& objects, const std::vector<catalog::Tombstone>& tombstones,
-                    int64_t snapshot_revision, const types::TypeRegistry& types, const Request& request) {
+Expected<Plan> plan_table(catalog::ObjectTable objects, const std::vector<catalog::Object>* given,
+                          const std::vector<catalog::Tombstone>& tombstones, int64_t snapshot_revision,
+                          const types::TypeRegistry& types, const Request& request) {
   detail::Problems problems;
   if (request.mode == Mode::selected && request.select.empty()) {
     return fail(Errc::invalid_argument,
                 "selected export needs at least one of --guid, --address, --type, --folder, --object-name");
   }
-  detail::Index index(objects);
-  detail::Matcher matcher(request.select, problems);
   Plan out;
+  out.table = std::move(objects);
+  const auto& table = out.table;
+  detail::Index index(table);
+  detail::Matcher matcher(request.select, problems);
   out.mode = request.mode;
   out.include_data = request.include_data;
   out.revision_from = request.mode == Mode::incremental ? request.since_revision.value_or(0) : 0;
@@ -170,22 +177,34 @@ Expected<Plan> plan(const std::vector<catalog::Object>& objects, const std::vect
   out.deleted = deletions(tombstones, request, matcher, index, types);
   check_existence(index, matcher, out.deleted, problems);
 
-  Planner planner{index, types, request, matcher, problems, std::vector<char>(objects.size(), 0), {}};
+  Planner planner{index, types, request, matcher, problems, std::vector<char>(table.size(), 0), {}};
   planner.close_over(planner.roots());
   planner.report_blocked();
   std::vector<size_t> chosen;
-  for (size_t i = 0; i < objects.size(); ++i) {
-    if (planner.chosen[i] && types.find(objects[i].type)) chosen.push_back(i);
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (planner.chosen[i] && types.find(table.type(i))) chosen.push_back(i);
   }
-  for (size_t i : detail::deployment_order(index, chosen, types, problems)) out.objects.push_back(&objects[i]);
-  for (const auto* o : out.objects) {
-    for (const auto& r : o->refs) {
-      if (const auto* target = index.by_guid(r.to_guid)) out.ref_targets.emplace(target->guid, target);
-    }
-  }
-  collect_secrets(out, types, problems);
+  planner.chosen = {};
+  for (size_t i : detail::deployment_order(index, chosen, types, problems))
+    out.objects.push_back(static_cast<uint32_t>(i));
+  collect_secrets(out, given, types, problems);
   if (problems.any()) return std::unexpected(problems.error());
   return out;
+}
+
+}  // namespace
+
+Expected<Plan> plan(catalog::ObjectTable objects, const std::vector<catalog::Tombstone>& tombstones,
+                    int64_t snapshot_revision, const types::TypeRegistry& types, const Request& request) {
+  return plan_table(std::move(objects), nullptr, tombstones, snapshot_revision, types, request);
+}
+
+Expected<Plan> plan(const std::vector<catalog::Object>& objects, const std::vector<catalog::Tombstone>& tombstones,
+                    int64_t snapshot_revision, const types::TypeRegistry& types, const Request& request) {
+  catalog::ObjectTable table;
+  for (const auto& o : objects) table.add(o);
+  table.seal();
+  return plan_table(std::move(table), &objects, tombstones, snapshot_revision, types, request);
 }
 
 }  // namespace ferry::exporter

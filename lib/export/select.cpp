@@ -66,24 +66,18 @@ Error Problems::error() const {
 
 std::string describe(const catalog::Object& object) { return object.address().to_string() + " (" + object.guid + ")"; }
 
-Index::Index(const std::vector<catalog::Object>& objs) : objects(objs) {
-  guids.reserve(objs.size());
-  for (size_t i = 0; i < objs.size(); ++i) guids.emplace(objs[i].guid, i);
+std::string describe(const catalog::ObjectTable& table, size_t row) {
+  return table.address(row).to_string() + " (" + std::string(table.guid(row)) + ")";
 }
 
-const catalog::Object* Index::by_guid(std::string_view guid) const {
-  auto it = guids.find(guid);
-  return it == guids.end() ? nullptr : &objects[it->second];
-}
-
-const catalog::Object* Index::by_address(const std::string& address) const {
+std::optional<size_t> Index::by_address(const std::string& address) const {
   if (!addresses_) {
     addresses_.emplace();
     addresses_->reserve(objects.size());
-    for (size_t i = 0; i < objects.size(); ++i) addresses_->emplace(objects[i].address().to_string(), i);
+    for (size_t i = 0; i < objects.size(); ++i) addresses_->emplace(objects.address(i).to_string(), i);
   }
   auto it = addresses_->find(address);
-  if (it != addresses_->end()) return &objects[it->second];
+  if (it != addresses_->end()) return it->second;
   return by_guid(address);  // a GUID is accepted wherever an address is
 }
 

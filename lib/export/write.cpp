@@ -47,12 +47,13 @@ json attachments_json(const std::vector<catalog::Attachment>& attachments) {
   return out;
 }
 
-package::ObjectEntry manifest_entry(const catalog::Object& o, const Plan& plan) {
+// Each ref names its target's address when the snapshot has the target.
+package::ObjectEntry manifest_entry(const catalog::Object& o, const Plan& plan, uint32_t row) {
   package::ObjectEntry e{o.guid, o.type, o.name, o.folder, o.revision, {}, {}, {}};
-  for (const auto& r : o.refs) {
-    auto target = plan.ref_targets.find(r.to_guid);
-    e.refs.push_back({r.to_guid, r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains,
-                      target == plan.ref_targets.end() ? std::string() : target->second->address().to_string()});
+  for (const auto& r : plan.table.refs(row)) {
+    e.refs.push_back({std::string(plan.table.ref_guid(r)),
+                      r.kind == catalog::RefKind::uses ? package::RefKind::uses : package::RefKind::contains,
+                      plan.table.resolved(r) ? plan.table.address(r.target).to_string() : std::string()});
   }
   for (const auto& a : o.attachments) e.attachments.push_back({a.name, a.sha256, a.size});
   return e;
@@ -80,10 +81,10 @@ class ProgressEstimate {
  public:
   ProgressEstimate(const Plan& plan, std::function<void(uint64_t, uint64_t)> report)
       : report_(std::move(report)), objects_(plan.objects.size()) {
-    std::set<std::string> seen;
-    for (const auto* o : plan.objects) {
-      for (const auto& a : o->attachments) {
-        if (plan.include_data && seen.insert(a.sha256).second) attachment_bytes_ += a.size;
+    std::set<std::string_view> seen;
+    for (uint32_t row : plan.objects) {
+      for (const auto& a : plan.table.attachments(row)) {
+        if (plan.include_data && seen.insert(plan.table.attachment_sha256(a)).second) attachment_bytes_ += a.size;
       }
     }
   }
@@ -116,11 +117,12 @@ struct Writer {
   std::vector<package::RequiredSecret> secrets;
   std::set<std::string> carried;  ///< attachment hashes added
 
-  Status add(const catalog::Object& object);
+  Status add(uint32_t row);
   Status add_attachments(const catalog::Object& object);
 };
 
-Status Writer::add(const catalog::Object& object) {
+Status Writer::add(uint32_t row) {
+  catalog::Object object = plan.table.object(row);
   const types::TypeDef* type = types.find(object.type);
   if (type == nullptr) return fail(Errc::conflict, "type " + object.type + " is not in types.yaml");
   auto spec = FERRY_TRY(load_spec(object.guid));
@@ -129,7 +131,7 @@ Status Writer::add(const catalog::Object& object) {
   }
   auto text = FERRY_TRY(object_document(object, std::move(spec), *type));
   progress.object_added(text.size());
-  FERRY_TRY(zip.add_object(manifest_entry(object, plan), std::move(text)));
+  FERRY_TRY(zip.add_object(manifest_entry(object, plan, row), std::move(text)));
   return plan.include_data ? add_attachments(object) : Status{};
 }
 
@@ -196,11 +198,13 @@ Expected<WriteResult> write(const Plan& plan, const WriteInput& input, const typ
   options.progress = [&progress](uint64_t done, uint64_t added) { progress(done, added); };
   auto zip = FERRY_TRY(package::PackageWriter::create(out, std::move(options)));
   Writer w{plan, types, load_spec, blob_path, zip, progress, {}, {}};
-  for (const auto* o : plan.objects) {
+  for (uint32_t row : plan.objects) {
     if (stop.stop_requested()) {
       return fail(Errc::cancelled, "package " + out.string() + ": export cancelled; the partial package was removed");
     }
-    if (auto st = w.add(*o); !st) return std::unexpected(st.error().with_context("export of " + detail::describe(*o)));
+    if (auto st = w.add(row); !st) {
+      return std::unexpected(st.error().with_context("export of " + detail::describe(plan.table, row)));
+    }
   }
   auto manifest = start_manifest(plan, input);
   manifest.required_secrets = w.secrets;

@@ -120,9 +120,9 @@ Status write_package(Context& ctx, records::PackageRecord& rec, const ExportOrde
 Status export_into(Context& ctx, records::PackageRecord& rec, const ExportOrder& order,
                    const std::shared_ptr<RunningExport>& running, std::vector<std::filesystem::path>& written) {
   auto snapshot = FERRY_TRY(ctx.catalog.snapshot());
-  auto objects = FERRY_TRY(snapshot->objects());
+  auto objects = FERRY_TRY(snapshot->object_table());
   auto tombstones = FERRY_TRY(snapshot->tombstones(order.request.since_revision.value_or(0)));
-  auto plan = FERRY_TRY(exporter::plan(objects, tombstones, snapshot->revision(), ctx.types, order.request));
+  auto plan = FERRY_TRY(exporter::plan(std::move(objects), tombstones, snapshot->revision(), ctx.types, order.request));
   rec.revision_from = plan.revision_from;
   rec.revision_to = plan.revision_to;
   if (plan.empty()) {

@@ -68,7 +68,7 @@ inline Expected<Plan> plan_of(const Snapshot& s, const Request& r) {
 /// Addresses in plan order.
 inline std::vector<std::string> addresses(const Plan& p) {
   std::vector<std::string> out;
-  for (const auto* o : p.objects) out.push_back(o->address().to_string());
+  for (uint32_t row : p.objects) out.push_back(p.table.address(row).to_string());
   return out;
 }
 

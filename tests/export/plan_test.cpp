@@ -373,8 +373,8 @@ TEST(ExportPlan, LongChainsAreOrderedAndALongCycleIsFound) {
   for (int i = 1; i < kCount; ++i) s.contains(i, i + 1);
   auto p = plan_of(s, {});
   ASSERT_TRUE(p) << p.error().message.substr(0, 500);
-  EXPECT_EQ(p->objects.front()->guid, guid(kCount));
-  EXPECT_EQ(p->objects.back()->guid, guid(1));
+  EXPECT_EQ(p->table.guid(p->objects.front()), guid(kCount));
+  EXPECT_EQ(p->table.guid(p->objects.back()), guid(1));
   s.contains(kCount, 1);
   auto cyclic = plan_of(s, {});
   ASSERT_FALSE(cyclic);

@@ -104,7 +104,7 @@ struct Export {
 
 std::vector<std::string> guids(const Plan& p) {
   std::vector<std::string> out;
-  for (const auto* o : p.objects) out.push_back(o->guid);
+  for (uint32_t row : p.objects) out.push_back(std::string(p.table.guid(row)));
   return out;
 }
 
@@ -128,7 +128,7 @@ TEST(ExportWrite, WritesAPackageTheReaderVerifiesInPlanOrder) {
   EXPECT_EQ(result->sha256, sha256_hex(slurp(e.out)));
   ASSERT_EQ(m.objects.size(), 3u);
   // Each ref names its target's address, so a destination can name a missing input.
-  const auto& src = *p.objects[0];
+  const auto src = p.object(0);
   EXPECT_EQ(m.objects[1].refs,
             (std::vector<package::Ref>{{guid(e.src), package::RefKind::uses, src.address().to_string()}}));
   EXPECT_TRUE(pkg->has_attachment(sha256_hex(e.sample)));

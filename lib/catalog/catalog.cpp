@@ -12,6 +12,7 @@
 #include "catalog/ops.h"
 #include "catalog/rows.h"
 #include "catalog/schema.h"
+#include "catalog/statements.h"
 #include "catalog/versions.h"
 #include "sqlitedb/sqlitedb.h"
 #include "util/guid.h"
@@ -210,7 +211,8 @@ class SqliteCatalog final : public Catalog {
   const types::TypeRegistry& types_;
   Clock& clock_;
   mutable std::mutex mutex_;
-  std::unique_ptr<SQLite::Database> db_;  // guarded by mutex_
+  std::unique_ptr<SQLite::Database> db_;     // guarded by mutex_
+  detail::StatementCache statements_{*db_};  // db_'s prepared statements; destroyed before db_
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "catalog/rows.h"
+#include "catalog/statements.h"
 
 namespace ferry::catalog::detail {
 namespace {
@@ -89,19 +90,19 @@ std::vector<PriorVersion> versions(SQLite::Statement& q) {
 
 void save_prior_version(SQLite::Database& db, const std::string& import_id, const std::string& guid,
                         const std::optional<Object>& object, const std::optional<Tombstone>& tombstone) {
-  SQLite::Statement q(db,
-                      "INSERT OR IGNORE INTO object_versions (import_id, guid, seq, existed, prior) "
-                      "VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM object_versions WHERE import_id = ?1), "
-                      "?3, ?4)");
-  q.bind(1, import_id);
-  q.bind(2, guid);
-  q.bind(3, object ? 1 : 0);
+  Prepared q(db,
+             "INSERT OR IGNORE INTO object_versions (import_id, guid, seq, existed, prior) "
+             "VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM object_versions WHERE import_id = ?1), "
+             "?3, ?4)");
+  q->bind(1, import_id);
+  q->bind(2, guid);
+  q->bind(3, object ? 1 : 0);
   if (object) {
-    q.bind(4, to_json(*object).dump());
+    q->bind(4, to_json(*object).dump());
   } else if (tombstone) {
-    q.bind(4, to_json(*tombstone).dump());
+    q->bind(4, to_json(*tombstone).dump());
   }  // else NULL: absent and never deleted
-  q.exec();
+  q->exec();
 }
 
 void set_after_revision(SQLite::Database& db, const std::string& import_id, const std::string& guid, int64_t revision) {

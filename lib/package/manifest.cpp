@@ -120,7 +120,8 @@ std::optional<std::string> object_entry_error(const ObjectEntry& o) {
     if (bad_guid(r.guid)) return "object " + o.guid + ": reference \"" + r.guid + "\" is not a lower-case GUID";
   }
   for (const auto& a : o.attachments) {
-    if (!is_sha256_hex(a.sha256)) return "object " + o.guid + ": attachment " + a.name + ": SHA-256 is not 64 hex digits";
+    if (!is_sha256_hex(a.sha256))
+      return "object " + o.guid + ": attachment " + a.name + ": SHA-256 is not 64 hex digits";
   }
   return std::nullopt;
 }
@@ -195,8 +196,10 @@ std::vector<Ref> read_refs(Reader& r, const json& arr, const std::string& path) 
     if (!arr[i].is_object()) return r.fail_at(path + "[" + std::to_string(i) + "]", "expected an object"), out;
     Ref ref{r.guid(arr[i], at(path, i), "guid"), RefKind::uses, {}};
     if (auto a = arr[i].find("address"); a != arr[i].end()) {
-      if (a->is_string()) ref.address = a->get<std::string>();
-      else r.fail_at(at(path, i) + "address", "expected a string");
+      if (a->is_string())
+        ref.address = a->get<std::string>();
+      else
+        r.fail_at(at(path, i) + "address", "expected a string");
     }
     auto kind = r.str(arr[i], at(path, i), "kind");
     if (kind == "contains")
@@ -243,8 +246,19 @@ void each(Reader& r, const json& obj, const char* key, F&& f) {
   }
 }
 
-void read_lists(Reader& r, const json& j, Manifest& m) {
+/// Objects read while the text was parsed (ManifestParse): their JSON elements were
+/// dropped from the tree, so its "objects" array is empty.
+struct Streamed {
+  std::vector<ObjectEntry> objects;
+  std::optional<std::string> objects_error;  ///< the first, in array order
+};
+
+void read_lists(Reader& r, const json& j, Manifest& m, Streamed* streamed = nullptr) {
   each(r, j, "objects", [&](const json& o, const std::string& p) { m.objects.push_back(read_object(r, o, p)); });
+  if (streamed && !r.error && r.array(j, "", "objects")) {
+    if (streamed->objects_error) r.error = streamed->objects_error;
+    m.objects = std::move(streamed->objects);
+  }
   each(r, j, "deleted", [&](const json& o, const std::string& p) {
     m.deleted.push_back({r.guid(o, p, "guid"), r.str(o, p, "type"), r.str(o, p, "folder"), r.str(o, p, "name"),
                          r.int64(o, p, "revision")});
@@ -262,19 +276,24 @@ void read_lists(Reader& r, const json& j, Manifest& m) {
   }
 }
 
+/// One member of "entries"; r.error is set when it is wrong.
+void read_entry(Reader& r, const std::string& path, const json& value, std::map<std::string, EntryDigest>& out) {
+  std::string p = "entries[\"" + path + "\"]";
+  if (auto why = entry_layout_error(path)) return (void)r.fail_at(p, *why);
+  if (!value.is_object()) return (void)r.fail_at(p, "expected an object");
+  EntryDigest d{r.sha(value, p + ".", "sha256"), r.uint64(value, p + ".", "size")};
+  if (!r.error && path.starts_with("attachments/") && path.substr(12) != d.sha256) {
+    return (void)r.fail_at(p + ".sha256", "differs from the hash in the entry's name");
+  }
+  if (!r.error) out[path] = std::move(d);
+}
+
 void read_entries(Reader& r, const json& j, Manifest& m) {
   const json* entries = r.object(j, "", "entries");
   if (!entries) return;
   for (const auto& [path, value] : entries->items()) {
-    std::string p = "entries[\"" + path + "\"]";
     if (r.error) return;
-    if (auto why = entry_layout_error(path)) return (void)r.fail_at(p, *why);
-    if (!value.is_object()) return (void)r.fail_at(p, "expected an object");
-    EntryDigest d{r.sha(value, p + ".", "sha256"), r.uint64(value, p + ".", "size")};
-    if (!r.error && path.starts_with("attachments/") && path.substr(12) != d.sha256) {
-      return (void)r.fail_at(p + ".sha256", "differs from the hash in the entry's name");
-    }
-    m.entries[path] = std::move(d);
+    read_entry(r, path, value, m.entries);
   }
 }
 
@@ -333,17 +352,68 @@ void check_consistency(Reader& r, const Manifest& m) {
 
 }  // namespace
 
-Expected<Manifest> manifest_from_json(const json& j) {
+namespace {
+
+Expected<Manifest> from_json(const json& j, Streamed* streamed) {
   if (!j.is_object()) return fail(Errc::corrupt, "manifest: expected a JSON object");
   Reader r;
   Manifest m;
   read_header(r, j, m);
-  read_lists(r, j, m);
+  read_lists(r, j, m, streamed);
   read_entries(r, j, m);
   read_optional(r, j, m);
   if (!r.error) check_consistency(r, m);
   if (r.error) return fail(Errc::corrupt, "manifest: " + *r.error);
   return m;
 }
+
+}  // namespace
+
+Expected<Manifest> manifest_from_json(const json& j) { return from_json(j, nullptr); }
+
+// The parser calls back at the end of every value; each element of the top-level
+// "objects" array is read into its ObjectEntry there and dropped from the tree
+// (returning false), so the objects of a large manifest never exist as one JSON
+// tree. What remains is read by from_json as before; errors keep manifest_from_json's
+// wording and precedence (the first bad object in array order, after the header's).
+struct ManifestParse::Rep {
+  json rest;
+  Streamed streamed;
+};
+
+ManifestParse::ManifestParse(const std::string& text) : rep_(std::make_unique<Rep>()) {
+  Streamed& st = rep_->streamed;
+  std::string top;   // the root's key being parsed
+  size_t index = 0;  // the "objects" element being parsed
+  Reader objects_reader;
+  auto callback = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
+    if (event == json::parse_event_t::key) {
+      if (depth == 1) top = parsed.get<std::string>(), index = 0;
+      return true;
+    }
+    const bool ends_value = event == json::parse_event_t::object_end || event == json::parse_event_t::array_end ||
+                            event == json::parse_event_t::value;
+    if (depth != 2 || !ends_value) return true;
+    if (top == "objects") {
+      const std::string p = at("objects", index);
+      if (!parsed.is_object()) {
+        objects_reader.fail_at("objects[" + std::to_string(index) + "]", "expected an object");
+      } else if (!objects_reader.error) {
+        st.objects.push_back(read_object(objects_reader, parsed, p));
+      }
+      ++index;
+      if (objects_reader.error && !st.objects_error) st.objects_error = objects_reader.error;
+      return false;
+    }
+    return true;
+  };
+  rep_->rest = json::parse(text, callback);
+}
+
+ManifestParse::~ManifestParse() = default;
+
+const json& ManifestParse::rest() const { return rep_->rest; }
+
+Expected<Manifest> ManifestParse::manifest() { return from_json(rep_->rest, &rep_->streamed); }
 
 }  // namespace ferry::package

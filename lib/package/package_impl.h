@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,25 @@ Expected<std::string> tombstone_text(const Tombstone& t);
 Expected<std::string> secret_text(const RequiredSecret& s);
 /// `"<name>":{"sha256":"...","size":N}` (names are ASCII: checked by the writer).
 std::string entry_text(std::string_view name, const EntryDigest& d);
+/// manifest.json text parsed without building its objects as one JSON tree (for 100k
+/// objects that tree was many times the text): each is read into its ObjectEntry as
+/// the parser reaches it. The constructor throws what
+/// nlohmann::json::parse throws for text that is not JSON.
+class ManifestParse {
+ public:
+  explicit ManifestParse(const std::string& text);
+  ~ManifestParse();
+  /// The document without the elements of "objects",
+  /// for looks at the header before the manifest is read (signature, format).
+  const nlohmann::json& rest() const;
+  /// What manifest_from_json(the whole document) gives, once.
+  Expected<Manifest> manifest();
+
+ private:
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
 /// What manifest_from_json would refuse in one object's fields, or nullopt.
 std::optional<std::string> object_entry_error(const ObjectEntry& o);
 

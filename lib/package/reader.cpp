@@ -309,9 +309,9 @@ struct VerifiedPackage::Rep {
 
 namespace {
 
-Expected<nlohmann::json> parse_manifest_text(const Verifier& v, const std::string& text) {
+Expected<std::unique_ptr<ManifestParse>> parse_manifest_text(const Verifier& v, const std::string& text) {
   try {
-    return nlohmann::json::parse(text);
+    return std::make_unique<ManifestParse>(text);
   } catch (const nlohmann::json::exception& e) {
     return v.refuse(Errc::corrupt,
                     std::string("manifest.json is not valid JSON (") + e.what() + "); " + std::string(kReexport));
@@ -326,10 +326,10 @@ Expected<Manifest> verify_manifest(Verifier& v, std::string& text, SignatureChec
                     "no manifest.json: this is not a ferry package, or it was damaged; " + std::string(kReexport));
   }
   text = FERRY_TRY(v.read_small(kManifestEntry, kMaxManifestBytes));
-  auto json = FERRY_TRY(parse_manifest_text(v, text));
-  if (signature == SignatureCheck::verify) FERRY_TRY(v.check_signature(text, json));
-  FERRY_TRY(v.check_format(json));
-  auto manifest = manifest_from_json(json);
+  auto parsed = FERRY_TRY(parse_manifest_text(v, text));
+  if (signature == SignatureCheck::verify) FERRY_TRY(v.check_signature(text, parsed->rest()));
+  FERRY_TRY(v.check_format(parsed->rest()));
+  auto manifest = parsed->manifest();
   if (!manifest) return v.refuse(Errc::corrupt, manifest.error().message + "; " + std::string(kReexport));
   return manifest;
 }

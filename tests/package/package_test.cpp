@@ -1,4 +1,5 @@
 #include "package/package.h"
+#include "package/package_impl.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -351,6 +352,70 @@ TEST(Package, ManifestReadingNamesTheBadField) {
         b["entries"]["attachments/" + sha256_hex("a")] = {{"sha256", sha256_hex("b")}, {"size", 1}};
       },
       "differs from the hash in the entry's name");
+}
+
+// open_package reads manifest.json with ManifestParse (objects and entries read while
+// parsing, never one tree); it must accept and refuse exactly what manifest_from_json
+// does, with the same message.
+TEST(Package, StreamedManifestParseReadsLikeManifestFromJson) {
+  auto m = base_manifest();
+  for (const char* g : {kGuidA, kGuidB}) {
+    m.objects.push_back(object_entry(g));
+    m.objects.back().sha256 = sha256_hex(g);
+    m.order.push_back(g);
+    m.entries[object_entry_name(g)] = {sha256_hex(g), 1};
+  }
+  m.objects[1].refs = {{kGuidA, RefKind::contains, "task:/a"}};
+  m.entries["attachments/" + sha256_hex("a")] = {sha256_hex("a"), 1};
+  const auto j = to_json(m);
+  auto same = [](const nlohmann::json& doc, const std::string& what) {
+    auto tree = manifest_from_json(doc);
+    ManifestParse parse(doc.dump());
+    EXPECT_FALSE(parse.rest().contains("objects") && !parse.rest()["objects"].empty()) << what;
+    auto streamed = parse.manifest();
+    ASSERT_EQ(static_cast<bool>(tree), static_cast<bool>(streamed)) << what;
+    if (tree) {
+      EXPECT_EQ(*streamed, *tree) << what;
+    } else {
+      EXPECT_EQ(streamed.error().message, tree.error().message) << what;
+    }
+  };
+  same(j, "valid");
+  EXPECT_EQ(ManifestParse(j.dump()).manifest().value(), m);
+  auto variant = [&](const std::string& what, auto change) {
+    auto bad = j;
+    change(bad);
+    same(bad, what);
+  };
+  variant("header and object wrong", [](auto& b) {
+    b.erase("package_id");
+    b["objects"][1]["revision"] = "3";
+  });
+  variant("second object wrong", [](auto& b) { b["objects"][1]["refs"][0]["kind"] = "owns"; });
+  variant("both objects wrong", [](auto& b) {
+    b["objects"][0]["type"] = 1;
+    b["objects"][1]["name"] = 2;
+  });
+  variant("element not an object", [](auto& b) { b["objects"][1] = "x"; });
+  variant("element an array", [](auto& b) { b["objects"][0] = nlohmann::json::array({1}); });
+  variant("objects not an array", [](auto& b) { b["objects"] = {{"a", b["objects"][0]}}; });
+  variant("objects missing", [](auto& b) { b.erase("objects"); });
+  variant("object and entry wrong", [](auto& b) {
+    b["objects"][0]["guid"] = "nope";
+    b["entries"]["../x"] = 1;
+  });
+  variant("two entries wrong", [](auto& b) {
+    b["entries"]["attachments/" + sha256_hex("a")]["size"] = -1;
+    b["entries"]["objects/x.json"] = {{"sha256", sha256_hex("")}, {"size", 0}};
+  });
+  variant("entry not an object", [](auto& b) { b["entries"][object_entry_name(kGuidA)] = 5; });
+  variant("entries an array", [](auto& b) { b["entries"] = nlohmann::json::array({1, 2}); });
+  variant("entry missing for an object", [](auto& b) { b["entries"].erase(object_entry_name(kGuidB)); });
+  variant("deleted wrong after objects", [](auto& b) { b["deleted"] = {{{"guid", 1}}}; });
+  variant("export holds objects and entries keys", [](auto& b) {
+    b["export"] = {{"objects", {1, 2}}, {"entries", {{"x", 1}}}};
+  });
+  EXPECT_THROW(ManifestParse("{\"objects\": [1,"), nlohmann::json::exception);
 }
 
 }  // namespace

@@ -100,4 +100,15 @@ void die(const std::string& what) {
   std::exit(1);
 }
 
+double cpu_seconds(const struct rusage& u) {
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+double self_cpu_seconds() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return cpu_seconds(u);
+}
+
 }  // namespace ferry::bench

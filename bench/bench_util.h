@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/resource.h>
+
 #include "types/types.h"
 
 namespace ferry::bench {
@@ -33,6 +35,11 @@ bool reset_peak_rss();
 
 /// "12.3 MiB"
 std::string human_bytes(uint64_t bytes);
+
+/// User + system seconds of a getrusage() result.
+double cpu_seconds(const struct rusage& u);
+/// User + system seconds this process has used so far (all threads).
+double self_cpu_seconds();
 
 class Stopwatch {
  public:

@@ -94,17 +94,6 @@ Payload write_payload_in_child(const fs::path& cat_dir, const fs::path& dir) {
   return p;
 }
 
-double cpu_seconds(const struct rusage& u) {
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return s(u.ru_utime) + s(u.ru_stime);
-}
-
-double self_cpu_seconds() {
-  struct rusage u {};
-  ::getrusage(RUSAGE_SELF, &u);
-  return cpu_seconds(u);
-}
-
 struct Ferry {
   double read_seconds = 0;  ///< snapshot + object_table() + tombstones()
   double plan_seconds = 0;

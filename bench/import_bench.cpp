@@ -74,17 +74,6 @@ void make_package(const fs::path& cat_dir, const fs::path& work, const fs::path&
   if (!written) die(written.error().message);
 }
 
-double cpu_seconds(const struct rusage& u) {
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return s(u.ru_utime) + s(u.ru_stime);
-}
-
-double self_cpu_seconds() {
-  struct rusage u {};
-  ::getrusage(RUSAGE_SELF, &u);
-  return cpu_seconds(u);
-}
-
 struct Import {
   double open_seconds = 0, open_cpu = 0;
   double plan_seconds = 0, plan_cpu = 0;

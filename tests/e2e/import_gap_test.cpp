@@ -113,8 +113,16 @@ TEST_F(ImportGap, AWatchedFolderDeploysPackagesThatArriveInTheWrongOrderInTheRig
   EXPECT_EQ(read_json(inbox_ / "processed/inc2.report.json")["state"], "deployed");
   EXPECT_EQ(read_json(inbox_ / "processed/inc3.report.json")["state"], "deployed");
   EXPECT_EQ(query_here(), "two");
-  // The waiting import's record became the deployed one (one record per package).
-  auto listed = target_.ctl_json({"import", "list"});
+  // The waiting import's record became the deployed one (one record per package). The
+  // report is filed before the record is updated (the record names where the report
+  // went), so the record may lag the report by a moment: wait for it.
+  nlohmann::json listed;
+  EXPECT_TRUE(test::poll_until([&] {
+    listed = target_.ctl_json({"import", "list"});
+    for (const auto& i : listed["imports"])
+      if (i["state"] != "deployed") return false;
+    return true;
+  }));
   ASSERT_EQ(listed["imports"].size(), 3u) << listed.dump(2);
   for (const auto& i : listed["imports"]) EXPECT_EQ(i["state"], "deployed") << i.dump(2);
 }

@@ -247,10 +247,15 @@ void each(Reader& r, const json& obj, const char* key, F&& f) {
 }
 
 /// Objects read while the text was parsed (ManifestParse): their JSON elements were
-/// dropped from the tree, so its "objects" array is empty.
+/// dropped from the tree, so its "objects" array is empty. The members of "entries"
+/// were moved out of the tree too (into a map of their own, with the same
+/// last-one-wins rule for a repeated name): nlohmann's callback parser scans a
+/// parent object's members after each child object ends, which made a tree of
+/// 100k entries quadratic.
 struct Streamed {
   std::vector<ObjectEntry> objects;
   std::optional<std::string> objects_error;  ///< the first, in array order
+  json::object_t entries;
 };
 
 void read_lists(Reader& r, const json& j, Manifest& m, Streamed* streamed = nullptr) {
@@ -288,10 +293,12 @@ void read_entry(Reader& r, const std::string& path, const json& value, std::map<
   if (!r.error) out[path] = std::move(d);
 }
 
-void read_entries(Reader& r, const json& j, Manifest& m) {
+void read_entries(Reader& r, const json& j, Manifest& m, const Streamed* streamed = nullptr) {
   const json* entries = r.object(j, "", "entries");
   if (!entries) return;
-  for (const auto& [path, value] : entries->items()) {
+  // Streamed, every member was moved out; the tree may still hold a discarded
+  // placeholder for a scalar member (nlohmann leaves those).
+  for (const auto& [path, value] : streamed ? streamed->entries : entries->get_ref<const json::object_t&>()) {
     if (r.error) return;
     read_entry(r, path, value, m.entries);
   }
@@ -360,7 +367,7 @@ Expected<Manifest> from_json(const json& j, Streamed* streamed) {
   Manifest m;
   read_header(r, j, m);
   read_lists(r, j, m, streamed);
-  read_entries(r, j, m);
+  read_entries(r, j, m, streamed);
   read_optional(r, j, m);
   if (!r.error) check_consistency(r, m);
   if (r.error) return fail(Errc::corrupt, "manifest: " + *r.error);
@@ -385,10 +392,12 @@ ManifestParse::ManifestParse(const std::string& text) : rep_(std::make_unique<Re
   Streamed& st = rep_->streamed;
   std::string top;   // the root's key being parsed
   size_t index = 0;  // the "objects" element being parsed
+  std::optional<std::string> entry;  // the "entries" member being parsed
   Reader objects_reader;
   auto callback = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
     if (event == json::parse_event_t::key) {
       if (depth == 1) top = parsed.get<std::string>(), index = 0;
+      if (depth == 2 && top == "entries") entry = parsed.get<std::string>();
       return true;
     }
     const bool ends_value = event == json::parse_event_t::object_end || event == json::parse_event_t::array_end ||
@@ -403,6 +412,11 @@ ManifestParse::ManifestParse(const std::string& text) : rep_(std::make_unique<Re
       }
       ++index;
       if (objects_reader.error && !st.objects_error) st.objects_error = objects_reader.error;
+      return false;
+    }
+    if (top == "entries" && entry) {  // a member of an "entries" object (an array has no keys)
+      st.entries[*entry] = std::move(parsed);
+      entry.reset();
       return false;
     }
     return true;

@@ -6,13 +6,15 @@
 
 namespace ferry::catalog::detail {
 
-Object candidate(const Planned& p) {
+Object candidate(const Planned& p) { return candidate(p, p.draft->spec); }
+
+Object candidate(const Planned& p, nlohmann::json spec) {
   Object o = p.stored.value_or(Object{});
   o.guid = p.guid;
   o.type = p.address->type;
   o.folder = p.address->folder;
   o.name = p.address->name;
-  o.spec = p.draft->spec;
+  o.spec = std::move(spec);
   o.refs = p.refs;
   o.attachments = p.attachments;
   return o;
@@ -33,11 +35,14 @@ void write_object(const WriteContext& ctx, Object& o, ApplyAction action) {
     o.created_at = o.updated_at;
     insert_object(ctx.db, o);
     drop_tombstone(ctx.db, o.guid);  // re-created by GUID: no longer deleted
+    // A new object has no rows yet (a deleted one's went with it: ON DELETE CASCADE).
+    insert_refs(ctx.db, o.guid, o.refs);
+    insert_attachments(ctx.db, o.guid, o.attachments);
   } else {
     update_object(ctx.db, o);
+    replace_refs(ctx.db, o.guid, o.refs);
+    replace_attachments(ctx.db, o.guid, o.attachments);
   }
-  replace_refs(ctx.db, o.guid, o.refs);
-  replace_attachments(ctx.db, o.guid, o.attachments);
 }
 
 Expected<ApplyResult> apply_drafts(const WriteContext& ctx, const std::vector<ObjectDraft>& drafts,

@@ -109,8 +109,7 @@ class SqliteCatalog final : public Catalog {
     });
   }
 
-  Expected<std::vector<DeployItem>> deploy(const std::vector<DeployStep>& steps,
-                                           const DeployOptions& options) override {
+  Expected<std::vector<DeployItem>> deploy(std::vector<DeployStep> steps, const DeployOptions& options) override {
     return write([&](const detail::WriteContext& ctx) { return detail::deploy_steps(ctx, steps, options); });
   }
 

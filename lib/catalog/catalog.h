@@ -252,8 +252,8 @@ class Catalog {
   /// stored under options.import_id (see prior_versions), with the revision the step
   /// leaves it at (for rollback's checks); unchanged objects store nothing and keep
   /// their revisions. Items come in the order of the steps.
-  virtual Expected<std::vector<DeployItem>> deploy(const std::vector<DeployStep>& steps,
-                                                   const DeployOptions& options) = 0;
+  /// Takes the steps by value: their specs are moved into the objects written.
+  virtual Expected<std::vector<DeployItem>> deploy(std::vector<DeployStep> steps, const DeployOptions& options) = 0;
 
   /// What deploys under import_id stored, in the order they touched objects: one
   /// entry per GUID, the state before the import first changed it. Empty for an

@@ -17,7 +17,7 @@ std::string describe(const Object& o) { return o.address().to_string() + " (" + 
 /// One deploy, from checks to writes. Runs inside the caller's write transaction.
 class Deployer {
  public:
-  Deployer(const WriteContext& ctx, const std::vector<DeployStep>& steps, const DeployOptions& options)
+  Deployer(const WriteContext& ctx, std::vector<DeployStep>& steps, const DeployOptions& options)
       : ctx_(ctx), steps_(steps), options_(options) {}
 
   Expected<std::vector<DeployItem>> run();
@@ -30,7 +30,7 @@ class Deployer {
   DeployItem write_step(size_t i);
 
   const WriteContext& ctx_;
-  const std::vector<DeployStep>& steps_;
+  std::vector<DeployStep>& steps_;  ///< upserts' specs are moved out into next_
   const DeployOptions& options_;
   Problems problems_;
   std::map<std::string, Object> removing_;  ///< GUID -> object as stored now
@@ -109,10 +109,15 @@ void Deployer::check_referrers() {
 /// Keeps the prior version of everything about to change, in step order, then frees
 /// the addresses of moved and removed objects before anything moves in.
 void Deployer::prepare_writes() {
-  for (const Planned& p : planned_) {
-    next_.push_back(candidate(p));
-    if (!p.stored) next_.back().owner = options_.owner;
-    actions_.push_back(action_for(p, next_.back()));
+  next_.resize(planned_.size());
+  actions_.resize(planned_.size());
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].kind != DeployStep::Kind::upsert) continue;
+    size_t u = planned_index_[i];
+    const Planned& p = planned_[u];
+    next_[u] = candidate(p, std::move(steps_[i].draft.spec));
+    if (!p.stored) next_[u].owner = options_.owner;
+    actions_[u] = action_for(p, next_[u]);
   }
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (steps_[i].kind == DeployStep::Kind::remove) {
@@ -155,7 +160,7 @@ DeployItem Deployer::write_step(size_t i) {
 
 }  // namespace
 
-Expected<std::vector<DeployItem>> deploy_steps(const WriteContext& ctx, const std::vector<DeployStep>& steps,
+Expected<std::vector<DeployItem>> deploy_steps(const WriteContext& ctx, std::vector<DeployStep>& steps,
                                                const DeployOptions& options) {
   return Deployer(ctx, steps, options).run();
 }

@@ -34,7 +34,7 @@ Expected<std::vector<Tombstone>> remove_subtree(const WriteContext& ctx, const s
 
 /// An import's steps in order (Catalog::deploy): checked together, prior versions kept
 /// under options.import_id, then written; on any problem writes nothing.
-Expected<std::vector<DeployItem>> deploy_steps(const WriteContext& ctx, const std::vector<DeployStep>& steps,
+Expected<std::vector<DeployItem>> deploy_steps(const WriteContext& ctx, std::vector<DeployStep>& steps,
                                                const DeployOptions& options);
 
 /// Undoes import_id's deploys (Catalog::rollback): checked first, every problem

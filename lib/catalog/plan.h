@@ -64,6 +64,8 @@ std::vector<Planned> plan_drafts(const WriteContext& ctx, const std::vector<cons
 /// The object a planned draft describes, as it would be stored (the stored owner and
 /// times kept; empty for a new object).
 Object candidate(const Planned& p);
+/// The same with this spec instead of a copy of the draft's (a deploy moves it in).
+Object candidate(const Planned& p, nlohmann::json spec);
 
 /// created, unchanged (name, folder, spec, refs and attachments equal), or updated.
 ApplyAction action_for(const Planned& p, const Object& next);

@@ -206,10 +206,7 @@ void park_name(SQLite::Database& db, const std::string& guid) {
   q->exec();
 }
 
-void replace_refs(SQLite::Database& db, const std::string& guid, const std::vector<Ref>& refs) {
-  Prepared del(db, "DELETE FROM refs WHERE from_guid = ?");
-  del->bind(1, guid);
-  del->exec();
+void insert_refs(SQLite::Database& db, const std::string& guid, const std::vector<Ref>& refs) {
   Prepared ins(db, "INSERT INTO refs (from_guid, position, to_guid, kind) VALUES (?, ?, ?, ?)");
   for (size_t i = 0; i < refs.size(); ++i) {
     ins->reset();
@@ -221,10 +218,14 @@ void replace_refs(SQLite::Database& db, const std::string& guid, const std::vect
   }
 }
 
-void replace_attachments(SQLite::Database& db, const std::string& guid, const std::vector<Attachment>& attachments) {
-  Prepared del(db, "DELETE FROM attachments WHERE guid = ?");
+void replace_refs(SQLite::Database& db, const std::string& guid, const std::vector<Ref>& refs) {
+  Prepared del(db, "DELETE FROM refs WHERE from_guid = ?");
   del->bind(1, guid);
   del->exec();
+  insert_refs(db, guid, refs);
+}
+
+void insert_attachments(SQLite::Database& db, const std::string& guid, const std::vector<Attachment>& attachments) {
   Prepared ins(db, "INSERT INTO attachments (guid, name, sha256, size) VALUES (?, ?, ?, ?)");
   for (const auto& a : attachments) {
     ins->reset();
@@ -234,6 +235,13 @@ void replace_attachments(SQLite::Database& db, const std::string& guid, const st
     ins->bind(4, static_cast<int64_t>(a.size));
     ins->exec();
   }
+}
+
+void replace_attachments(SQLite::Database& db, const std::string& guid, const std::vector<Attachment>& attachments) {
+  Prepared del(db, "DELETE FROM attachments WHERE guid = ?");
+  del->bind(1, guid);
+  del->exec();
+  insert_attachments(db, guid, attachments);
 }
 
 void delete_object(SQLite::Database& db, const std::string& guid) {

@@ -46,6 +46,9 @@ void update_object(SQLite::Database& db, const Object& object);
 void park_name(SQLite::Database& db, const std::string& guid);
 void replace_refs(SQLite::Database& db, const std::string& guid, const std::vector<Ref>& refs);
 void replace_attachments(SQLite::Database& db, const std::string& guid, const std::vector<Attachment>& attachments);
+/// The rows of an object that has none yet (just inserted).
+void insert_refs(SQLite::Database& db, const std::string& guid, const std::vector<Ref>& refs);
+void insert_attachments(SQLite::Database& db, const std::string& guid, const std::vector<Attachment>& attachments);
 void delete_object(SQLite::Database& db, const std::string& guid);
 
 /// GUIDs of the objects that reference guid (any kind), with the kind.

@@ -106,11 +106,11 @@ void save_prior_version(SQLite::Database& db, const std::string& import_id, cons
 }
 
 void set_after_revision(SQLite::Database& db, const std::string& import_id, const std::string& guid, int64_t revision) {
-  SQLite::Statement q(db, "UPDATE object_versions SET after_revision = ? WHERE import_id = ? AND guid = ?");
-  q.bind(1, revision);
-  q.bind(2, import_id);
-  q.bind(3, guid);
-  q.exec();
+  Prepared q(db, "UPDATE object_versions SET after_revision = ? WHERE import_id = ? AND guid = ?");
+  q->bind(1, revision);
+  q->bind(2, import_id);
+  q->bind(3, guid);
+  q->exec();
 }
 
 std::vector<PriorVersion> load_prior_versions(SQLite::Database& db, const std::string& import_id) {

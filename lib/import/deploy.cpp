@@ -318,7 +318,7 @@ Status PartialDeploy::run(const catalog::DeployOptions& options) {
       result_.state = failed_.empty() ? ImportState::unchanged : ImportState::failed;
       break;
     }
-    auto items = catalog_.deploy(steps.steps, options);
+    auto items = catalog_.deploy(std::move(steps.steps), options);
     if (items) {
       bool all_unchanged = record_items(result_, steps, *items);
       result_.state = !failed_.empty() ? ImportState::partially_deployed
@@ -365,7 +365,7 @@ Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& p
   }
   auto steps = steps_of(pkg, plan, entries);
   if (!steps) return failure(steps.error());
-  auto items = catalog.deploy(steps->steps, options);
+  auto items = catalog.deploy(std::move(steps->steps), options);
   if (!items && retryable(items.error().code)) return std::unexpected(items.error());
   if (!items) return refused_by_catalog(std::move(result), items.error());
 

@@ -35,6 +35,7 @@
 #include "package/package.h"
 #include "signing/signing.h"
 #include "util/guid.h"
+#include "util/time.h"
 
 namespace ferry::bench {
 namespace {
@@ -317,4 +318,7 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace ferry::bench
 
-int main(int argc, char** argv) { return ferry::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+  ferry::pin_local_time_zone();  // as ferryd does
+  return ferry::bench::run(argc, argv);
+}

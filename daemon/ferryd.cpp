@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "logging/logging.h"
 #include "server/server.h"
+#include "util/time.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ std::string_view level_word(ferry::config::LogLevel level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ferry::pin_local_time_zone();
   CLI::App app{"ferryd: moves deployment packages between isolated environments"};
   std::string config_path = "/etc/ferry/ferryd.yaml";
   bool check = false;

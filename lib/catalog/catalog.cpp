@@ -198,10 +198,17 @@ class SqliteCatalog final : public Catalog {
   auto read(F&& f) const -> decltype(f()) {
     std::lock_guard lock(mutex_);
     return guarded(db_path_, [&]() -> decltype(f()) {
-      SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::DEFERRED);
-      auto result = f();
-      tx.commit();
-      return result;
+      // Prepared once: an import's plan makes a few reads per object, and parsing
+      // BEGIN and COMMIT each time was a share of it.
+      detail::Prepared(*db_, "BEGIN DEFERRED")->exec();
+      try {
+        auto result = f();
+        detail::Prepared(*db_, "COMMIT")->exec();
+        return result;
+      } catch (...) {
+        detail::Prepared(*db_, "ROLLBACK")->tryExecuteStep();
+        throw;
+      }
     });
   }
 

@@ -116,13 +116,14 @@ Status store_attachments(const package::VerifiedPackage& pkg, const Plan& plan, 
 }
 
 Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, const package::ObjectEntry& e,
-                                        const PlanItem& item, const std::map<std::string, std::string>& guids) {
+                                        const PlanItem& item, const std::map<std::string, std::string>& guids,
+                                        detail::SpecReader& specs) {
   catalog::ObjectDraft d;
   d.guid = item.guid;
   d.type = e.type;
   d.name = item.name;
   d.folder = item.folder;
-  d.spec = FERRY_TRY(detail::package_spec(pkg, e));
+  d.spec = FERRY_TRY(specs.next());
   FERRY_TRY(detail::apply_values(d.spec, item));
   for (const auto& r : e.refs) {
     auto mapped = guids.find(r.guid);
@@ -146,14 +147,21 @@ Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan,
   std::map<std::string, std::string> guids;  // source GUID -> GUID here
   for (const auto& i : plan.items)
     if (i.kind == ItemKind::object) guids.emplace(i.source_guid, i.guid);
+  auto deployed = [&](size_t n) { return !(left_out && (*left_out)[n]); };
+  std::vector<const package::ObjectEntry*> read;  // what draft_of() reads, in its order
+  for (size_t n = 0; n < plan.items.size(); ++n) {
+    if (deployed(n) && upserted(plan.items[n])) read.push_back(entries.at(plan.items[n].source_guid));
+  }
+  detail::SpecReader specs(pkg, std::move(read));
   Steps out;
   for (size_t n = 0; n < plan.items.size(); ++n) {
     const PlanItem& i = plan.items[n];
-    if (left_out && (*left_out)[n]) continue;
+    if (!deployed(n)) continue;
     if (i.action == Action::remove) {
       out.steps.push_back(catalog::DeployStep::remove(i.guid));
     } else if (upserted(i)) {
-      out.steps.push_back(catalog::DeployStep::upsert(FERRY_TRY(draft_of(pkg, *entries.at(i.source_guid), i, guids))));
+      out.steps.push_back(
+          catalog::DeployStep::upsert(FERRY_TRY(draft_of(pkg, *entries.at(i.source_guid), i, guids, specs))));
     } else {
       continue;
     }

@@ -2,12 +2,15 @@
 // exactly the objects the plan compared with the catalog.
 #pragma once
 
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "import/import.h"
+#include "util/ordered_pool.h"
 
 namespace ferry::importer::detail {
 
@@ -17,9 +20,39 @@ std::string describe(std::string_view address, std::string_view guid);
 /// The manifest's objects by GUID (pointers into the manifest).
 std::map<std::string, const package::ObjectEntry*> objects_by_guid(const package::Manifest& manifest);
 
-/// The `spec` of objects/<guid>.json, after checking that the document names the
-/// same object as the manifest entry (guid, type, name, folder). corrupt otherwise.
-Expected<nlohmann::json> package_spec(const package::VerifiedPackage& pkg, const package::ObjectEntry& entry);
+/// The `spec` of objects/<guid>.json (its text), after checking that the document
+/// names the same object as the manifest entry (guid, type, name, folder). corrupt
+/// otherwise, naming the package file.
+Expected<nlohmann::json> package_spec(const std::filesystem::path& package, const package::ObjectEntry& entry,
+                                      const std::string& text);
+
+/// The specs of entries (package_spec()), read and parsed on worker threads ahead of
+/// the caller and handed back in the order given: reading and parsing is most of the
+/// CPU of plan() and deploy() outside SQLite, and the caller does its catalog work
+/// meanwhile. Each worker reads through its own package::ObjectReader. At most a
+/// bounded number of specs wait to be taken. Dropping it stops the workers (specs
+/// not taken are dropped). The caller's thread only; the package must outlive it.
+class SpecReader {
+ public:
+  SpecReader(const package::VerifiedPackage& pkg, std::vector<const package::ObjectEntry*> entries);
+  ~SpecReader();
+  SpecReader(const SpecReader&) = delete;
+  SpecReader& operator=(const SpecReader&) = delete;
+
+  /// The spec of the next entry, in the order given; once per entry.
+  Expected<nlohmann::json> next();
+
+  struct Shared;  ///< spec_reader.cpp's
+
+ private:
+  void top_up();
+  std::unique_ptr<Shared> shared_;
+  std::vector<const package::ObjectEntry*> entries_;
+  size_t submitted_ = 0;
+  std::unique_ptr<OrderedPool> pool_;
+  std::unique_ptr<OrderedPool::Task> batch_;  ///< the batch next() takes from
+  size_t taken_ = 0;
+};
 
 /// Sets the item's secret fills, then its overrides, at their pointers in spec (so an
 /// override wins over a secret at the same place); invalid_argument naming the

@@ -73,7 +73,7 @@ class Planner {
   Status identify_deletion(const package::Tombstone& t);
   void identify_object(const package::ObjectEntry& e);
   Status resolve(Work& w);
-  Status check_object(Work& w);
+  Status check_object(Work& w, detail::SpecReader& specs);
   const types::TypeDef* check_type(Work& w, const std::string& type);
   Status check_deleted_here(Work& w);
   Status holders(Work& w, const Address& address);
@@ -147,9 +147,14 @@ Expected<Plan> Planner::run() {
   for (size_t n = 0; n < work_.size(); ++n) {
     if (work_[n].entry) by_dest_.emplace(work_[n].item.guid, n);
   }
+  std::vector<const package::ObjectEntry*> read;  // what check_object() reads, in its order
+  for (const Work& w : work_) {
+    if (w.entry && deploys(w)) read.push_back(w.entry);
+  }
+  detail::SpecReader specs(pkg_, std::move(read));
   for (Work& w : work_) {
     if (w.entry) {
-      FERRY_TRY(check_object(w));
+      FERRY_TRY(check_object(w, specs));
     } else if (w.item.action == Action::remove) {
       FERRY_TRY(check_referrers(w));
     }
@@ -453,11 +458,11 @@ void Planner::apply_name_policy(Work& w, const std::vector<catalog::Object>& fou
   }
 }
 
-Status Planner::check_object(Work& w) {
+Status Planner::check_object(Work& w, detail::SpecReader& specs) {
   if (!deploys(w)) return {};
+  auto spec = specs.next();
   FERRY_TRY(check_refs(w));
   check_attachments(w);
-  auto spec = detail::package_spec(pkg_, *w.entry);
   if (!spec && spec.error().code != Errc::corrupt) return std::unexpected(spec.error());
   if (!spec) {
     w.errors.push_back(spec.error().message);

@@ -16,15 +16,14 @@ std::map<std::string, const package::ObjectEntry*> objects_by_guid(const package
   return out;
 }
 
-Expected<nlohmann::json> package_spec(const package::VerifiedPackage& pkg, const package::ObjectEntry& entry) {
+Expected<nlohmann::json> package_spec(const std::filesystem::path& package, const package::ObjectEntry& entry,
+                                      const std::string& text) {
   const std::string entry_name = package::object_entry_name(entry.guid);
-  auto text = pkg.object_json(entry.guid);
-  if (!text) return std::unexpected(text.error());
   auto bad = [&](const std::string& what) {
-    return fail(Errc::corrupt, "package " + pkg.path().string() + ": " + entry_name + ": " + what +
+    return fail(Errc::corrupt, "package " + package.string() + ": " + entry_name + ": " + what +
                                    "; the exporting ferry wrote a broken package: export it again");
   };
-  nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
   auto text_of = [&doc](const char* key) {
     auto it = doc.find(key);

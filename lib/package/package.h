@@ -225,6 +225,8 @@ struct ReadOptions {
   std::stop_token stop;  ///< checked while entries are hashed
 };
 
+class ObjectReader;
+
 /// A package that passed every check of open_package(). Reading from it re-hashes
 /// what it streams, so a file changed on disk after verification is still caught.
 /// Move-only; one thread at a time.
@@ -243,6 +245,8 @@ class VerifiedPackage {
 
   /// The exact text of objects/<guid>.json; not_found if the package has no such object.
   Expected<std::string> object_json(std::string_view guid) const;
+  /// Another reader of the objects, for another thread (see ObjectReader).
+  Expected<ObjectReader> object_reader() const;
   /// Whether attachments/<sha256> is carried (an export without data lists hashes only).
   bool has_attachment(std::string_view sha256) const;
   /// Streams attachments/<sha256> to fd. On a corrupt error the bytes already written
@@ -257,6 +261,26 @@ class VerifiedPackage {
   explicit VerifiedPackage(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;
   friend Expected<VerifiedPackage> open_package(const std::filesystem::path&, const ReadOptions&);
+  friend class ObjectReader;
+};
+
+/// Reads objects/<guid>.json of a VerifiedPackage beside it, on another thread: its
+/// own handle on the package file, re-hashing what it reads as object_json() does.
+/// Must not outlive the package; one thread at a time (open one per thread).
+class ObjectReader {
+ public:
+  ObjectReader(ObjectReader&&) noexcept;
+  ObjectReader& operator=(ObjectReader&&) noexcept;
+  ~ObjectReader();
+
+  /// VerifiedPackage::object_json().
+  Expected<std::string> object_json(std::string_view guid) const;
+
+ private:
+  struct Rep;
+  explicit ObjectReader(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+  friend class VerifiedPackage;
 };
 
 /// Opens and verifies a package: zip structure, entry names, limits, signature and

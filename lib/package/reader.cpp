@@ -412,6 +412,41 @@ Expected<std::string> VerifiedPackage::object_json(std::string_view guid) const 
   return out;
 }
 
+struct ObjectReader::Rep {
+  const VerifiedPackage::Rep* package = nullptr;
+  ZipPtr za;
+};
+
+ObjectReader::ObjectReader(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+ObjectReader::ObjectReader(ObjectReader&&) noexcept = default;
+ObjectReader& ObjectReader::operator=(ObjectReader&&) noexcept = default;
+ObjectReader::~ObjectReader() = default;
+
+Expected<ObjectReader> VerifiedPackage::object_reader() const {
+  int code = 0;
+  // No ZIP_CHECKCONS: open_package() checked the archive, and every read re-hashes.
+  zip_t* za = zip_open(rep_->path.c_str(), ZIP_RDONLY, &code);
+  if (za == nullptr) {
+    return fail(code == ZIP_ER_NOENT ? Errc::not_found : Errc::io,
+                "package " + rep_->path.string() + ": cannot open it again (" + zip_error_text(code, errno) + ")");
+  }
+  auto rep = std::make_unique<ObjectReader::Rep>();
+  rep->package = rep_.get();
+  rep->za.reset(za);
+  return ObjectReader(std::move(rep));
+}
+
+Expected<std::string> ObjectReader::object_json(std::string_view guid) const {
+  const VerifiedPackage::Rep& p = *rep_->package;
+  std::string out;
+  FERRY_TRY(copy_entry(p.path, rep_->za.get(), p.index, p.manifest, object_entry_name(guid),
+                       [&](std::string_view chunk) -> Status {
+                         out.append(chunk);
+                         return {};
+                       }));
+  return out;
+}
+
 Status VerifiedPackage::copy_attachment(std::string_view sha256, int fd) const {
   auto name = attachment_entry_name(sha256);
   return copy_entry(rep_->path, rep_->za.get(), rep_->index, rep_->manifest, name,

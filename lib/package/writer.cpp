@@ -24,7 +24,7 @@
 #include <set>
 #include <unordered_set>
 
-#include "package/ordered_pool.h"
+#include "util/ordered_pool.h"
 #include "package/package.h"
 #include "package/package_impl.h"
 #include "package/zip_out.h"

@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include <cstdlib>
 #include <sstream>
 
 namespace ferry {
@@ -30,5 +31,7 @@ Expected<TimePoint> parse_rfc3339(std::string_view text) {
   }
   return tp;
 }
+
+void pin_local_time_zone() { ::setenv("TZ", ":/etc/localtime", /*overwrite=*/0); }
 
 }  // namespace ferry

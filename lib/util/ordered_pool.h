@@ -1,7 +1,7 @@
-// Private to the package module: a few worker threads that run tasks while the
-// owner takes the results back in the order it submitted them. The writer deflates
-// and hashes entries here (in parallel) and writes them into the zip in order on its
-// own thread.
+// A few worker threads that run tasks while the owner takes the results back in the
+// order it submitted them. The package writer deflates and hashes entries here (in
+// parallel) and writes them into the zip in order on its own thread; the importer
+// reads and parses object specs here ahead of its catalog work.
 #pragma once
 
 #include <condition_variable>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace ferry::package {
+namespace ferry {
 
 class OrderedPool {
  public:
@@ -56,7 +56,7 @@ class OrderedPool {
   std::vector<std::jthread> threads_;
 };
 
-/// Workers for a writer: the machine's cores, at most 4 (deflate is the work).
+/// Workers for CPU-bound tasks (deflate, parsing): the machine's cores, at most 4.
 unsigned default_worker_count();
 
-}  // namespace ferry::package
+}  // namespace ferry

@@ -1,8 +1,8 @@
-#include "package/ordered_pool.h"
+#include "util/ordered_pool.h"
 
 #include <algorithm>
 
-namespace ferry::package {
+namespace ferry {
 
 OrderedPool::OrderedPool(unsigned threads) {
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
@@ -68,4 +68,4 @@ void OrderedPool::work() {
 
 unsigned default_worker_count() { return std::clamp(std::thread::hardware_concurrency(), 1u, 4u); }
 
-}  // namespace ferry::package
+}  // namespace ferry

@@ -28,18 +28,18 @@ ApplyAction action_for(const Planned& p, const Object& next) {
   return same ? ApplyAction::unchanged : ApplyAction::updated;
 }
 
-void write_object(const WriteContext& ctx, Object& o, ApplyAction action) {
+void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text) {
   o.revision = next_revision(ctx.db);
   o.updated_at = ctx.clock.now();
   if (action == ApplyAction::created) {
     o.created_at = o.updated_at;
-    insert_object(ctx.db, o);
+    insert_object(ctx.db, o, spec_text);
     drop_tombstone(ctx.db, o.guid);  // re-created by GUID: no longer deleted
     // A new object has no rows yet (a deleted one's went with it: ON DELETE CASCADE).
     insert_refs(ctx.db, o.guid, o.refs);
     insert_attachments(ctx.db, o.guid, o.attachments);
   } else {
-    update_object(ctx.db, o);
+    update_object(ctx.db, o, spec_text);
     replace_refs(ctx.db, o.guid, o.refs);
     replace_attachments(ctx.db, o.guid, o.attachments);
   }

@@ -93,6 +93,10 @@ struct ObjectDraft {
   std::string name;
   std::string folder = "/";
   nlohmann::json spec = nlohmann::json::object();
+  /// deploy() only: spec.dump(), when the caller has made it already (an import's
+  /// worker threads do): written as is. With it, spec may be null: the catalog parses
+  /// the text only to compare it with an object it already holds.
+  std::string spec_text;
   std::vector<RefDraft> refs;
   std::vector<Attachment> attachments;  ///< bytes already in the blob store (store_blob)
   std::string where;                    ///< "file:line:col" of the object, may be empty

@@ -38,6 +38,7 @@ class Deployer {
   std::vector<size_t> planned_index_;       ///< by step: the upsert's index in planned_
   std::vector<Planned> planned_;
   std::vector<Object> next_;          ///< by upsert: the object to store
+  std::vector<std::string> texts_;    ///< by upsert: its spec's text when the draft had it
   std::vector<ApplyAction> actions_;  ///< by upsert
 };
 
@@ -110,12 +111,16 @@ void Deployer::check_referrers() {
 /// the addresses of moved and removed objects before anything moves in.
 void Deployer::prepare_writes() {
   next_.resize(planned_.size());
+  texts_.resize(planned_.size());
   actions_.resize(planned_.size());
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (steps_[i].kind != DeployStep::Kind::upsert) continue;
     size_t u = planned_index_[i];
     const Planned& p = planned_[u];
-    next_[u] = candidate(p, std::move(steps_[i].draft.spec));
+    ObjectDraft& d = steps_[i].draft;
+    if (d.spec.is_null() && p.stored) d.spec = nlohmann::json::parse(d.spec_text);  // to compare
+    next_[u] = candidate(p, std::move(d.spec));
+    texts_[u] = std::move(d.spec_text);
     if (!p.stored) next_[u].owner = options_.owner;
     actions_[u] = action_for(p, next_[u]);
   }
@@ -154,7 +159,7 @@ DeployItem Deployer::write_step(size_t i) {
   }
   size_t u = planned_index_[i];
   Object& o = next_[u];
-  if (actions_[u] != ApplyAction::unchanged) write_object(ctx_, o, actions_[u]);
+  if (actions_[u] != ApplyAction::unchanged) write_object(ctx_, o, actions_[u], texts_[u]);
   return {o.guid, o.address().to_string(), deploy_action(actions_[u]), o.revision};
 }
 

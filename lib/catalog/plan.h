@@ -76,6 +76,7 @@ std::string referrers_besides(SQLite::Database& db, const std::string& guid, con
 
 /// Stamps o with the next revision and the clock's time and writes it with its refs
 /// and attachments (action created or updated). Creating drops the GUID's tombstone.
-void write_object(const WriteContext& ctx, Object& o, ApplyAction action);
+/// spec_text, when not empty, is o.spec.dump() made already (o.spec may then be null).
+void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text = {});
 
 }  // namespace ferry::catalog::detail

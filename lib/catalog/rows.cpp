@@ -171,7 +171,7 @@ int64_t next_revision(SQLite::Database& db) {
   return q->getColumn(0).getInt64();
 }
 
-void insert_object(SQLite::Database& db, const Object& o) {
+void insert_object(SQLite::Database& db, const Object& o, const std::string& spec_text) {
   Prepared q(db,
              "INSERT INTO objects (guid, type, folder, name, owner, created_at, updated_at, revision, spec) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -183,11 +183,14 @@ void insert_object(SQLite::Database& db, const Object& o) {
   q->bind(6, micros_of(o.created_at));
   q->bind(7, micros_of(o.updated_at));
   q->bind(8, o.revision);
-  q->bind(9, o.spec.dump());
+  if (spec_text.empty())
+    q->bind(9, o.spec.dump());
+  else
+    q->bindNoCopy(9, spec_text);  // outlives the statement's execution
   q->exec();
 }
 
-void update_object(SQLite::Database& db, const Object& o) {
+void update_object(SQLite::Database& db, const Object& o, const std::string& spec_text) {
   Prepared q(db,
              "UPDATE objects SET folder = ?, name = ?, updated_at = ?, revision = ?, spec = ? "
              "WHERE guid = ?");
@@ -195,7 +198,10 @@ void update_object(SQLite::Database& db, const Object& o) {
   q->bind(2, o.name);
   q->bind(3, micros_of(o.updated_at));
   q->bind(4, o.revision);
-  q->bind(5, o.spec.dump());
+  if (spec_text.empty())
+    q->bind(5, o.spec.dump());
+  else
+    q->bindNoCopy(5, spec_text);  // outlives the statement's execution
   q->bind(6, o.guid);
   q->exec();
 }

@@ -38,9 +38,10 @@ int64_t current_revision(SQLite::Database& db);
 /// Hands out the next catalog-wide revision (inside the caller's write transaction).
 int64_t next_revision(SQLite::Database& db);
 
-void insert_object(SQLite::Database& db, const Object& object);
+/// spec_text, when not empty, is object.spec.dump() made already.
+void insert_object(SQLite::Database& db, const Object& object, const std::string& spec_text = {});
 /// Rewrites type-independent columns; owner and created_at are kept.
-void update_object(SQLite::Database& db, const Object& object);
+void update_object(SQLite::Database& db, const Object& object, const std::string& spec_text = {});
 /// Gives the object a name no real object can hold ("\x01" + GUID), so objects can
 /// swap addresses inside one transaction without tripping the address's UNIQUE.
 void park_name(SQLite::Database& db, const std::string& guid);

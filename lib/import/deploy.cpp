@@ -123,8 +123,9 @@ Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, con
   d.type = e.type;
   d.name = item.name;
   d.folder = item.folder;
-  d.spec = FERRY_TRY(specs.next());
-  FERRY_TRY(detail::apply_values(d.spec, item));
+  auto spec = FERRY_TRY(specs.next());  // secrets and overrides set (apply_values)
+  d.spec = std::move(spec.tree);
+  d.spec_text = std::move(spec.text);
   for (const auto& r : e.refs) {
     auto mapped = guids.find(r.guid);
     d.refs.push_back({mapped == guids.end() ? r.guid : mapped->second, detail::ref_kind(r.kind), ""});
@@ -148,9 +149,11 @@ Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan,
   for (const auto& i : plan.items)
     if (i.kind == ItemKind::object) guids.emplace(i.source_guid, i.guid);
   auto deployed = [&](size_t n) { return !(left_out && (*left_out)[n]); };
-  std::vector<const package::ObjectEntry*> read;  // what draft_of() reads, in its order
+  std::vector<detail::SpecReader::Job> read;  // what draft_of() reads, in its order
   for (size_t n = 0; n < plan.items.size(); ++n) {
-    if (deployed(n) && upserted(plan.items[n])) read.push_back(entries.at(plan.items[n].source_guid));
+    const PlanItem& i = plan.items[n];
+    // A new object needs only its text; one here is compared with it (unchanged or not).
+    if (deployed(n) && upserted(i)) read.push_back({entries.at(i.source_guid), &i, i.action != Action::create});
   }
   detail::SpecReader specs(pkg, std::move(read));
   Steps out;

@@ -34,20 +34,32 @@ Expected<nlohmann::json> package_spec(const std::filesystem::path& package, cons
 /// not taken are dropped). The caller's thread only; the package must outlive it.
 class SpecReader {
  public:
-  SpecReader(const package::VerifiedPackage& pkg, std::vector<const package::ObjectEntry*> entries);
+  struct Job {
+    const package::ObjectEntry* entry = nullptr;
+    /// deploy(): the item whose secrets and overrides are set (apply_values), after
+    /// which the spec's text (dump) is made too. null: the spec as the package has it.
+    const PlanItem* values = nullptr;
+    bool tree = true;  ///< false: only the text is kept (a new object needs no more)
+  };
+  struct Spec {
+    nlohmann::json tree;  ///< null when the job asked for the text only
+    std::string text;     ///< tree.dump(), made only for a job with values
+  };
+
+  SpecReader(const package::VerifiedPackage& pkg, std::vector<Job> jobs);
   ~SpecReader();
   SpecReader(const SpecReader&) = delete;
   SpecReader& operator=(const SpecReader&) = delete;
 
-  /// The spec of the next entry, in the order given; once per entry.
-  Expected<nlohmann::json> next();
+  /// The spec of the next job's entry, in the order given; once per job.
+  Expected<Spec> next();
 
   struct Shared;  ///< spec_reader.cpp's
 
  private:
   void top_up();
   std::unique_ptr<Shared> shared_;
-  std::vector<const package::ObjectEntry*> entries_;
+  std::vector<Job> jobs_;
   size_t submitted_ = 0;
   std::unique_ptr<OrderedPool> pool_;
   std::unique_ptr<OrderedPool::Task> batch_;  ///< the batch next() takes from

@@ -147,9 +147,9 @@ Expected<Plan> Planner::run() {
   for (size_t n = 0; n < work_.size(); ++n) {
     if (work_[n].entry) by_dest_.emplace(work_[n].item.guid, n);
   }
-  std::vector<const package::ObjectEntry*> read;  // what check_object() reads, in its order
+  std::vector<detail::SpecReader::Job> read;  // what check_object() reads, in its order
   for (const Work& w : work_) {
-    if (w.entry && deploys(w)) read.push_back(w.entry);
+    if (w.entry && deploys(w)) read.push_back({.entry = w.entry});
   }
   detail::SpecReader specs(pkg_, std::move(read));
   for (Work& w : work_) {
@@ -460,17 +460,17 @@ void Planner::apply_name_policy(Work& w, const std::vector<catalog::Object>& fou
 
 Status Planner::check_object(Work& w, detail::SpecReader& specs) {
   if (!deploys(w)) return {};
-  auto spec = specs.next();
+  auto read = specs.next();
   FERRY_TRY(check_refs(w));
   check_attachments(w);
-  if (!spec && spec.error().code != Errc::corrupt) return std::unexpected(spec.error());
-  if (!spec) {
-    w.errors.push_back(spec.error().message);
+  if (!read && read.error().code != Errc::corrupt) return std::unexpected(read.error());
+  if (!read) {
+    w.errors.push_back(read.error().message);
     return {};
   }
-  if (w.type) resolve_secrets(w, *spec);
+  if (w.type) resolve_secrets(w, read->tree);
   apply_overrides(w);
-  decide(w, std::move(*spec));
+  decide(w, std::move(read->tree));
   return {};
 }
 

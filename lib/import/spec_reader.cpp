@@ -22,7 +22,8 @@ struct SpecReader::Shared {
   std::mutex mutex;
   std::vector<package::ObjectReader> idle;
 
-  Expected<nlohmann::json> read(const package::ObjectEntry& entry) {
+  Expected<Spec> read(const Job& job) {
+    const package::ObjectEntry& entry = *job.entry;
     std::optional<package::ObjectReader> reader;
     {
       std::lock_guard lock(mutex);
@@ -38,48 +39,57 @@ struct SpecReader::Shared {
       idle.push_back(std::move(*reader));
     }
     if (!text) return std::unexpected(text.error());
-    return package_spec(pkg.path(), entry, *text);
+    Spec spec{FERRY_TRY(package_spec(pkg.path(), entry, *text)), {}};
+    if (!job.values) return spec;
+    FERRY_TRY(apply_values(spec.tree, *job.values));
+    try {
+      spec.text = spec.tree.dump();
+    } catch (const nlohmann::json::type_error& e) {  // a value from the secrets or overrides file
+      return fail(Errc::invalid_argument, std::string("a spec holds text that is not UTF-8: ") + e.what());
+    }
+    if (!job.tree) spec.tree = nullptr;  // freed here, on the worker
+    return spec;
   }
 };
 
 namespace {
 
 struct SpecTask : OrderedPool::Task {
-  SpecTask(SpecReader::Shared& s, std::span<const package::ObjectEntry* const> e) : shared(s), entries(e) {}
+  SpecTask(SpecReader::Shared& s, std::span<const SpecReader::Job> j) : shared(s), jobs(j) {}
   void run() override {
-    for (const auto* e : entries) results.push_back(shared.read(*e));
+    for (const auto& job : jobs) results.push_back(shared.read(job));
   }
 
   SpecReader::Shared& shared;
-  std::span<const package::ObjectEntry* const> entries;
-  std::vector<Expected<nlohmann::json>> results;
+  std::span<const SpecReader::Job> jobs;
+  std::vector<Expected<SpecReader::Spec>> results;
 };
 
 }  // namespace
 
-SpecReader::SpecReader(const package::VerifiedPackage& pkg, std::vector<const package::ObjectEntry*> entries)
+SpecReader::SpecReader(const package::VerifiedPackage& pkg, std::vector<Job> jobs)
     : shared_(std::make_unique<Shared>(pkg)),
-      entries_(std::move(entries)),
-      pool_(std::make_unique<OrderedPool>(entries_.size() > 1 ? default_worker_count() : 0)) {}
+      jobs_(std::move(jobs)),
+      pool_(std::make_unique<OrderedPool>(jobs_.size() > 1 ? default_worker_count() : 0)) {}
 
 SpecReader::~SpecReader() {
   pool_.reset();  // its workers stop before what they use goes
 }
 
 void SpecReader::top_up() {
-  while (submitted_ < entries_.size() && pool_->in_flight() < kBatchesAhead) {
-    size_t n = std::min(kBatch, entries_.size() - submitted_);
-    pool_->submit(std::make_unique<SpecTask>(*shared_, std::span(entries_).subspan(submitted_, n)));
+  while (submitted_ < jobs_.size() && pool_->in_flight() < kBatchesAhead) {
+    size_t n = std::min(kBatch, jobs_.size() - submitted_);
+    pool_->submit(std::make_unique<SpecTask>(*shared_, std::span<const Job>(jobs_).subspan(submitted_, n)));
     submitted_ += n;
   }
 }
 
-Expected<nlohmann::json> SpecReader::next() {
+Expected<SpecReader::Spec> SpecReader::next() {
   if (!batch_ || taken_ == static_cast<SpecTask&>(*batch_).results.size()) {
     top_up();
     batch_ = pool_->take();
     taken_ = 0;
-    if (!batch_) return fail(Errc::internal, "SpecReader::next() called more often than there are entries");
+    if (!batch_) return fail(Errc::internal, "SpecReader::next() called more often than there are jobs");
   }
   return std::move(static_cast<SpecTask&>(*batch_).results[taken_++]);
 }

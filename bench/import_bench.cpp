@@ -12,7 +12,7 @@
 //  4. (timed) `sqlite3 FRESH.db < WORK/rows.sql`: the objects, refs and attachments
 //     rows the import wrote (read back from the destination catalog, not timed), as
 //     INSERT statements between BEGIN and COMMIT, into the same tables, indexes and
-//     pragmas (WAL, synchronous FULL, foreign keys) as ferry's catalog.
+//     pragmas (WAL, synchronous FULL, foreign keys, cache size) as ferry's catalog.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -34,6 +34,7 @@
 #include "import/import.h"
 #include "package/package.h"
 #include "signing/signing.h"
+#include "sqlitedb/sqlitedb.h"
 #include "util/guid.h"
 #include "util/time.h"
 
@@ -177,7 +178,8 @@ size_t change_every_tenth(catalog::Catalog& catalog) {
 uint64_t write_rows_sql(const fs::path& db_path, const fs::path& out) {
   SQLite::Database db(db_path.string(), SQLite::OPEN_READONLY);
   std::ofstream sql(out, std::ios::binary);
-  sql << "PRAGMA journal_mode = WAL;\nPRAGMA foreign_keys = ON;\nPRAGMA synchronous = FULL;\n";
+  sql << "PRAGMA journal_mode = WAL;\nPRAGMA foreign_keys = ON;\nPRAGMA synchronous = FULL;\n"
+      << sqlitedb::kCacheSizePragma << ";\n";
   const char* tables[] = {"objects", "refs", "attachments"};
   for (const char* table : tables) {
     SQLite::Statement schema(db,

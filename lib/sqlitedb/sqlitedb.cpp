@@ -37,6 +37,7 @@ Status configure(SQLite::Database& db, const std::filesystem::path& path) {
   }
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA synchronous = FULL");
+  db.exec(kCacheSizePragma);
   return {};
 }
 

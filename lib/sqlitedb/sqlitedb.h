@@ -31,8 +31,13 @@ struct Migration {
 /// Writers wait this long for another connection's write lock before failing.
 inline constexpr int kBusyTimeoutMs = 10'000;
 
+/// The page cache of each connection (negative: KiB), in place of SQLite's 2 MiB: an
+/// import of 100k objects looks up and inserts GUIDs all over a catalog of a few
+/// hundred MiB, and with 2 MiB most of those pages were read again from the OS.
+inline constexpr const char* kCacheSizePragma = "PRAGMA cache_size = -65536";
+
 /// Opens (creating if absent) the SQLite file at path: WAL mode (verified), foreign
-/// keys on, synchronous FULL, kBusyTimeoutMs, then every migration newer than the
+/// keys on, synchronous FULL, kCacheSizePragma, kBusyTimeoutMs, then every migration newer than the
 /// stored PRAGMA user_version in one IMMEDIATE transaction, so two processes opening
 /// an old file at once migrate it once, in turn. A file with a newer version than
 /// the last migration is refused (Errc::invalid_argument), naming path and `what`

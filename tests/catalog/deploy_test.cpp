@@ -68,6 +68,25 @@ TEST_F(DeployTest, CreatesWithTheGivenGuidsInStepOrder) {
   }
 }
 
+// An importer hands over a spec's text alone (no tree): written as is for a new
+// object, parsed only to compare with an object already here.
+TEST_F(DeployTest, ASpecGivenAsTextAloneIsWrittenAndComparedAsItsTree) {
+  auto text_only = [](ObjectDraft d, const std::string& text) {
+    d.spec = nullptr;
+    d.spec_text = text;
+    return d;
+  };
+  auto items = deploy_ok({Step::upsert(text_only(with_guid(draft("dataset", "/f", "a"), 1), R"({"rows":1})"))});
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].action, DeployAction::created);
+  EXPECT_EQ(get_ok("dataset:/f/a").spec, (nlohmann::json{{"rows", 1}}));
+  items = deploy_ok({Step::upsert(text_only(with_guid(draft("dataset", "/f", "a"), 1), R"({"rows":1})"))}, "imp-2");
+  EXPECT_EQ(items[0].action, DeployAction::unchanged);
+  items = deploy_ok({Step::upsert(text_only(with_guid(draft("dataset", "/f", "a"), 1), R"({"rows":2})"))}, "imp-3");
+  EXPECT_EQ(items[0].action, DeployAction::updated);
+  EXPECT_EQ(get_ok("dataset:/f/a").spec, (nlohmann::json{{"rows", 2}}));
+}
+
 TEST_F(DeployTest, EveryUpsertNeedsAGuidAndEveryDeployAnImportId) {
   auto e = deploy_error({Step::upsert(at(draft("dataset", "/f", "a"), "pkg:objects/1"))});
   EXPECT_EQ(e.code, Errc::invalid_argument);

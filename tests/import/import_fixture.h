@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "support/guids.h"
 #include "import/import.h"
 #include "support/fake_clock.h"
+#include "support/guids.h"
 #include "support/temp_dir.h"
 #include "util/fd.h"
 #include "util/sha256.h"
@@ -64,7 +64,8 @@ struct PackageSpec {
   std::map<std::string, json> specs;          ///< by GUID, secrets already removed
   std::vector<package::Tombstone> deleted;
   std::vector<package::RequiredSecret> required;
-  std::map<std::string, std::string> blobs;  ///< sha256 -> bytes
+  std::map<std::string, std::string> blobs;      ///< sha256 -> bytes
+  std::map<std::string, std::string> documents;  ///< by GUID: written instead of document(e) (a broken one)
   bool include_data = true;
 
   package::ObjectEntry& add(int n, std::string type, std::string folder, std::string name, json spec = json::object()) {
@@ -119,7 +120,8 @@ struct PackageSpec {
     m.source = {"test", "single", "0.1.0"};
     m.export_settings = {{"mode", "full"}, {"include_data", include_data}};
     for (const auto& e : objects) {
-      ASSERT_TRUE(writer->add_object(e.guid, document(e)));
+      auto own = documents.find(e.guid);
+      ASSERT_TRUE(writer->add_object(e.guid, own == documents.end() ? document(e) : own->second));
       m.objects.push_back(e);
       m.order.push_back(e.guid);
     }

@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <thread>
 
 #include <filesystem>
 #include <set>
@@ -92,6 +94,30 @@ struct Sample {
     return {};
   }
 };
+
+// An ObjectReader has its own handle on the file: it reads on another thread while
+// the package reads on this one, with the same texts and the same refusals.
+TEST(Package, ObjectReaderReadsOnAnotherThread) {
+  Sample s;
+  auto st = s.write();
+  ASSERT_TRUE(st) << st.error().message;
+  auto pkg = open_package(s.package, read_options(s.key));
+  ASSERT_TRUE(pkg) << pkg.error().message;
+  auto reader = pkg->object_reader();
+  ASSERT_TRUE(reader) << reader.error().message;
+  Expected<std::string> there = fail(Errc::internal, "not read");
+  Expected<std::string> missing = fail(Errc::internal, "not read");
+  std::thread other([&] {
+    there = reader->object_json(kGuidB);
+    missing = reader->object_json("8b9619ff-8b86-d011-b42d-00cf4fc964ff");
+  });
+  EXPECT_EQ(pkg->object_json(kGuidA).value(), R"({"spec":{"rows":1}})");
+  other.join();
+  ASSERT_TRUE(there) << there.error().message;
+  EXPECT_EQ(*there, R"({"spec":{"rows":2}})");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
 
 TEST(Package, RoundTripSharesOneAttachmentBetweenObjects) {
   Sample s;

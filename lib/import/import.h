@@ -11,7 +11,10 @@
 //
 // Threads: plan(), deploy() and load_secrets() block on SQLite, zip reading and the
 // disk: worker pool only, never the event loop. A VerifiedPackage is used by one
-// thread at a time, so one import runs on one worker at a time. Plans, results and
+// thread at a time, so one import runs on one worker at a time; plan() and deploy()
+// also read and parse object specs on a few threads of their own (up to the cores,
+// at most 4), each through its own package::ObjectReader, and join them before
+// they return. Plans, results and
 // Secrets are plain values: any thread may read them once handed over.
 //
 // Namespace `importer` because `import` is a C++ keyword (the module is `import`).

@@ -1,7 +1,9 @@
 // SpecReader: object specs read and parsed on an OrderedPool, taken back in order.
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "import/import_impl.h"
 

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include "support/temp_dir.h"
 #include "util/fd.h"
@@ -26,6 +29,23 @@ TEST(Util, Rfc3339RoundTrip) {
   EXPECT_EQ(format_rfc3339(*t), "2026-11-23T01:00:00.000Z");
   EXPECT_TRUE(parse_rfc3339("2026-11-23T01:00:00.5Z"));
   EXPECT_FALSE(parse_rfc3339("2026-11-23 01:00"));
+}
+
+// ferryd pins TZ only when it is unset: an operator's TZ stays as given.
+TEST(Util, LocalTimeZoneIsPinnedOnlyWhenUnset) {
+  const char* before = std::getenv("TZ");
+  const std::optional<std::string> saved = before ? std::optional<std::string>(before) : std::nullopt;
+  ::unsetenv("TZ");
+  pin_local_time_zone();
+  ASSERT_NE(std::getenv("TZ"), nullptr);
+  EXPECT_STREQ(std::getenv("TZ"), ":/etc/localtime");
+  ::setenv("TZ", "Europe/Vienna", 1);
+  pin_local_time_zone();
+  EXPECT_STREQ(std::getenv("TZ"), "Europe/Vienna");
+  if (saved)
+    ::setenv("TZ", saved->c_str(), 1);
+  else
+    ::unsetenv("TZ");
 }
 
 TEST(Util, GuidsAreCanonical) {

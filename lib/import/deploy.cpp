@@ -123,9 +123,13 @@ Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, con
   d.type = e.type;
   d.name = item.name;
   d.folder = item.folder;
-  auto spec = FERRY_TRY(specs.next());  // secrets and overrides set (apply_values)
-  d.spec = std::move(spec.tree);
-  d.spec_text = std::move(spec.text);
+  if (!item.spec_text.empty()) {
+    d.spec_text = item.spec_text;
+  } else {
+    auto spec = FERRY_TRY(specs.next());  // secrets and overrides set (apply_values)
+    d.spec = std::move(spec.tree);
+    d.spec_text = std::move(spec.text);
+  }
   for (const auto& r : e.refs) {
     auto mapped = guids.find(r.guid);
     d.refs.push_back({mapped == guids.end() ? r.guid : mapped->second, detail::ref_kind(r.kind), ""});
@@ -152,8 +156,10 @@ Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan,
   std::vector<detail::SpecReader::Job> read;  // what draft_of() reads, in its order
   for (size_t n = 0; n < plan.items.size(); ++n) {
     const PlanItem& i = plan.items[n];
-    // A new object needs only its text; one here is compared with it (unchanged or not).
-    if (deployed(n) && upserted(i)) read.push_back({entries.at(i.source_guid), &i, i.action != Action::create});
+    // A new object needs only its text (plan() may have made it); one here is compared
+    // with it (unchanged or not).
+    if (deployed(n) && upserted(i) && i.spec_text.empty())
+      read.push_back({entries.at(i.source_guid), &i, i.action != Action::create});
   }
   detail::SpecReader specs(pkg, std::move(read));
   Steps out;

@@ -218,6 +218,10 @@ struct PlanItem {
   std::vector<SecretFill> fills;         ///< values deploy() sets (kept and from the file)
   std::vector<OverrideValue> overrides;  ///< overrides-file values deploy() sets, after fills
   Changes changes;                       ///< update: what differs from the object here
+  /// create: the spec as deploy() writes it, made by plan() on its reading threads
+  /// when nothing is set in it (no secret pointer, no override), so that deploy()
+  /// need not read the package again; empty otherwise (deploy() reads it). Not shown.
+  std::string spec_text;
 };
 
 struct Plan {

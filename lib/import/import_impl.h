@@ -39,11 +39,12 @@ class SpecReader {
     /// deploy(): the item whose secrets and overrides are set (apply_values), after
     /// which the spec's text (dump) is made too. null: the spec as the package has it.
     const PlanItem* values = nullptr;
-    bool tree = true;  ///< false: only the text is kept (a new object needs no more)
+    bool tree = true;   ///< false: only the text is kept (a new object needs no more)
+    bool text = false;  ///< make the text without values (plan(): nothing is set in it)
   };
   struct Spec {
     nlohmann::json tree;  ///< null when the job asked for the text only
-    std::string text;     ///< tree.dump(), made only for a job with values
+    std::string text;     ///< tree.dump(), made only for a job with values or `text`
   };
 
   SpecReader(const package::VerifiedPackage& pkg, std::vector<Job> jobs);

@@ -73,6 +73,7 @@ class Planner {
   Status identify_deletion(const package::Tombstone& t);
   void identify_object(const package::ObjectEntry& e);
   Status resolve(Work& w);
+  detail::SpecReader::Job spec_job(const Work& w) const;
   Status check_object(Work& w, detail::SpecReader& specs);
   const types::TypeDef* check_type(Work& w, const std::string& type);
   Status check_deleted_here(Work& w);
@@ -149,7 +150,7 @@ Expected<Plan> Planner::run() {
   }
   std::vector<detail::SpecReader::Job> read;  // what check_object() reads, in its order
   for (const Work& w : work_) {
-    if (w.entry && deploys(w)) read.push_back({.entry = w.entry});
+    if (w.entry && deploys(w)) read.push_back(spec_job(w));
   }
   detail::SpecReader specs(pkg_, std::move(read));
   for (Work& w : work_) {
@@ -458,6 +459,14 @@ void Planner::apply_name_policy(Work& w, const std::vector<catalog::Object>& fou
   }
 }
 
+/// A new object with nothing to set in its spec needs no tree here, only the text
+/// deploy() writes: both made and the tree freed on the reading thread.
+detail::SpecReader::Job Planner::spec_job(const Work& w) const {
+  const bool plain = !w.stored && w.type && w.type->secret_fields.empty() && !required_.contains(w.item.source_guid) &&
+                     overrides_.find(w.item.guid, w.item.address, w.item.type).empty();
+  return {.entry = w.entry, .values = nullptr, .tree = !plain, .text = plain};
+}
+
 Status Planner::check_object(Work& w, detail::SpecReader& specs) {
   if (!deploys(w)) return {};
   auto read = specs.next();
@@ -471,6 +480,7 @@ Status Planner::check_object(Work& w, detail::SpecReader& specs) {
   if (w.type) resolve_secrets(w, read->tree);
   apply_overrides(w);
   decide(w, std::move(read->tree));
+  if (w.item.action == Action::create) w.item.spec_text = std::move(read->text);
   return {};
 }
 

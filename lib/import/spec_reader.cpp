@@ -42,8 +42,8 @@ struct SpecReader::Shared {
     }
     if (!text) return std::unexpected(text.error());
     Spec spec{FERRY_TRY(package_spec(pkg.path(), entry, *text)), {}};
-    if (!job.values) return spec;
-    FERRY_TRY(apply_values(spec.tree, *job.values));
+    if (!job.values && !job.text) return spec;
+    if (job.values) FERRY_TRY(apply_values(spec.tree, *job.values));
     try {
       spec.text = spec.tree.dump();
     } catch (const nlohmann::json::type_error& e) {  // a value from the secrets or overrides file

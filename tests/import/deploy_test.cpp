@@ -66,6 +66,17 @@ TEST_F(ImportDeploy, DeploysEverythingInPackageOrder) {
   EXPECT_EQ(catalog_->get(guid(2)).value().refs.at(0).kind, catalog::RefKind::contains);
 }
 
+TEST_F(ImportDeploy, APlainNewObjectIsWrittenFromThePlansText) {
+  PackageSpec s;
+  s.add(1, "dataset", "/finance", "orders", {{"query", "select 1"}});
+  auto pkg = open(s);
+  auto p = plan_ok(pkg);
+  ASSERT_EQ(p.items.at(0).spec_text, R"({"query":"select 1"})");
+  p.items.at(0).spec_text = R"({"query":"from the plan"})";  // the package is not read again
+  deploy_ok(pkg, p);
+  EXPECT_EQ(catalog_->get(guid(1)).value().spec, json::parse(R"({"query":"from the plan"})"));
+}
+
 TEST_F(ImportDeploy, AttachmentBytesArriveInTheBlobStore) {
   auto s = sample();
   auto pkg = open(s);

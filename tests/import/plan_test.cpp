@@ -184,8 +184,9 @@ TEST_F(ImportPlan, AMissingDependencyIsNamedByItsSourceAddress) {
   s.add(2, "dataset", "/finance", "orders");
   s.uses(2, 1, "datasource:/shared/warehouse");
   auto p = plan_ok(open(s));
-  EXPECT_THAT(p.problems(), ElementsAre("dataset:/finance/orders (" + guid(2) + "): input datasource:/shared/warehouse (" +
-                                        guid(1) + ") not matched: not in the package and not in this environment"));
+  EXPECT_THAT(p.problems(),
+              ElementsAre("dataset:/finance/orders (" + guid(2) + "): input datasource:/shared/warehouse (" + guid(1) +
+                          ") not matched: not in the package and not in this environment"));
 }
 
 TEST_F(ImportPlan, ADependencyHereIsMatched) {
@@ -304,6 +305,26 @@ TEST_F(ImportPlan, ASecretFieldNotRequiredIsStillKept) {
   auto p = plan_ok(open(s));
   EXPECT_EQ(item(p, 1).action, Action::unchanged);
   EXPECT_THAT(item(p, 1).secrets, ElementsAre(SecretStatus{"/password", SecretSource::kept}));
+}
+
+// deploy() writes this text instead of reading the package again (ImportDeploy.
+// APlainNewObjectIsWrittenFromThePlansText); only where nothing is set in the spec.
+TEST_F(ImportPlan, ANewObjectWithNothingToSetCarriesTheTextDeployWrites) {
+  apply({draft(3, "dataset", "/finance", "here", {{"query", "select 0"}})});
+  PackageSpec s;
+  s.add(1, "dataset", "/finance", "orders", {{"query", "select 1"}, {"limit", 5}});
+  s.add(2, "datasource", "/shared", "warehouse", {{"host", "db"}});  // has a secret field
+  s.add(3, "dataset", "/finance", "here", {{"query", "select 3"}});  // an update
+  s.add(4, "task", "/etl", "load", {{"step", 1}});                   // has a secret field
+  auto p = plan_ok(open(s));
+  ASSERT_TRUE(p.ok()) << p.problems().front();
+  EXPECT_EQ(item(p, 1).action, Action::create);
+  EXPECT_EQ(item(p, 1).spec_text, R"({"limit":5,"query":"select 1"})");
+  EXPECT_EQ(item(p, 2).action, Action::create);
+  EXPECT_EQ(item(p, 2).spec_text, "");
+  EXPECT_EQ(item(p, 3).action, Action::update);
+  EXPECT_EQ(item(p, 3).spec_text, "");
+  EXPECT_EQ(item(p, 4).spec_text, "");
 }
 
 TEST(ImportPolicy, FromAWatchRule) {

@@ -29,7 +29,7 @@ ApplyAction action_for(const Planned& p, const Object& next) {
 }
 
 void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text) {
-  o.revision = next_revision(ctx.db);
+  o.revision = ctx.revisions.next();
   o.updated_at = ctx.clock.now();
   if (action == ApplyAction::created) {
     o.created_at = o.updated_at;
@@ -67,7 +67,7 @@ Expected<ApplyResult> apply_drafts(const WriteContext& ctx, const std::vector<Ob
     if (actions[i] != ApplyAction::unchanged) write_object(ctx, next[i], actions[i]);
     result.items.push_back({next[i].guid, next[i].address().to_string(), actions[i], next[i].revision});
   }
-  result.revision = current_revision(ctx.db);
+  result.revision = ctx.revisions.current();
   return result;
 }
 

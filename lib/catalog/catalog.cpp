@@ -187,8 +187,11 @@ class SqliteCatalog final : public Catalog {
     std::lock_guard lock(mutex_);
     return guarded(db_path_, [&]() -> decltype(f(std::declval<const detail::WriteContext&>())) {
       SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-      auto result = f(detail::WriteContext{*db_, types_, blobs_, clock_});
-      if (result) tx.commit();  // otherwise tx's destructor rolls everything back
+      detail::RevisionCounter revisions(*db_);
+      auto result = f(detail::WriteContext{*db_, types_, blobs_, clock_, revisions});
+      if (!result) return result;  // tx's destructor rolls everything back
+      revisions.store();
+      tx.commit();
       return result;
     });
   }

@@ -16,11 +16,14 @@
 
 namespace ferry::catalog::detail {
 
+class RevisionCounter;  // rows.h
+
 struct WriteContext {
   SQLite::Database& db;
   const types::TypeRegistry& types;
   const BlobStore& blobs;
   Clock& clock;
+  RevisionCounter& revisions;  ///< every revision handed out in the transaction
 };
 
 /// Plans every draft against the others and the catalog, then writes the changes.

@@ -45,7 +45,7 @@ Expected<std::string> locate(SQLite::Database& db, std::string_view address_or_g
 }
 
 Tombstone delete_with_tombstone(const WriteContext& ctx, const Object& object) {
-  Tombstone t{object.guid, object.type, object.folder, object.name, next_revision(ctx.db), ctx.clock.now()};
+  Tombstone t{object.guid, object.type, object.folder, object.name, ctx.revisions.next(), ctx.clock.now()};
   put_tombstone(ctx.db, t);
   delete_object(ctx.db, object.guid);
   return t;

@@ -80,7 +80,7 @@ Expected<RollbackResult> Rollbacker::run() {
   RollbackResult result;
   for (const auto& v : versions_)
     if (auto it = items.find(v.guid); it != items.end()) result.items.push_back(it->second);
-  result.revision = current_revision(ctx_.db);
+  result.revision = ctx_.revisions.current();
   record_rollback(ctx_.db, import_id_, result.revision, ctx_.clock.now());
   return result;
 }
@@ -162,7 +162,7 @@ void Rollbacker::check_referrers() {
 /// import re-created it (under a new revision), or one marked as this rollback's.
 RollbackItem Rollbacker::remove(const PriorVersion& v) {
   const Object& o = removing_.at(v.guid);
-  Tombstone t{o.guid, o.type, o.folder, o.name, next_revision(ctx_.db), ctx_.clock.now()};
+  Tombstone t{o.guid, o.type, o.folder, o.name, ctx_.revisions.next(), ctx_.clock.now()};
   if (v.tombstone) {
     t = Tombstone{v.guid,     v.tombstone->type,      v.tombstone->folder, v.tombstone->name,
                   t.revision, v.tombstone->deleted_at};
@@ -178,7 +178,7 @@ RollbackItem Rollbacker::remove(const PriorVersion& v) {
 /// The prior version comes back as it was, under a new revision and update time.
 RollbackItem Rollbacker::restore(const PriorVersion& v, bool stored) {
   Object o = *v.object;
-  o.revision = next_revision(ctx_.db);
+  o.revision = ctx_.revisions.next();
   o.updated_at = ctx_.clock.now();
   if (stored) {
     update_object(ctx_.db, o);  // owner and created_at are the prior's: the same object all along

@@ -165,10 +165,19 @@ int64_t current_revision(SQLite::Database& db) {
   return q->getColumn(0).getInt64();
 }
 
-int64_t next_revision(SQLite::Database& db) {
-  Prepared q(db, "UPDATE catalog_state SET revision = revision + 1 WHERE id = 1 RETURNING revision");
-  q->executeStep();
-  return q->getColumn(0).getInt64();
+int64_t RevisionCounter::current() {
+  if (!stored_) value_ = *(stored_ = current_revision(db_));
+  return value_;
+}
+
+int64_t RevisionCounter::next() { return (void)current(), ++value_; }
+
+void RevisionCounter::store() {
+  if (!stored_ || *stored_ == value_) return;
+  Prepared q(db_, "UPDATE catalog_state SET revision = ? WHERE id = 1");
+  q->bind(1, value_);
+  q->exec();
+  stored_ = value_;
 }
 
 void insert_object(SQLite::Database& db, const Object& o, const std::string& spec_text) {

@@ -35,8 +35,24 @@ void visit_objects(SQLite::Database& db, const ListFilter& filter, WithSpec with
                    const std::function<void(Object&&)>& visit);
 
 int64_t current_revision(SQLite::Database& db);
-/// Hands out the next catalog-wide revision (inside the caller's write transaction).
-int64_t next_revision(SQLite::Database& db);
+
+/// The catalog-wide revision inside one write transaction: read once, counted here,
+/// and stored once before the commit (an UPDATE for every object written was as
+/// costly as inserting the object). One write transaction runs at a time.
+class RevisionCounter {
+ public:
+  explicit RevisionCounter(SQLite::Database& db) : db_(db) {}
+  int64_t current();
+  /// Hands out the next revision.
+  int64_t next();
+  /// Writes the count back to catalog_state when it moved; before the commit.
+  void store();
+
+ private:
+  SQLite::Database& db_;
+  std::optional<int64_t> stored_;  ///< what catalog_state holds, once read
+  int64_t value_ = 0;
+};
 
 /// spec_text, when not empty, is object.spec.dump() made already.
 void insert_object(SQLite::Database& db, const Object& object, const std::string& spec_text = {});

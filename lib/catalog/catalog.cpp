@@ -4,7 +4,10 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <tuple>
 
 #include "catalog/blobs.h"
@@ -168,6 +171,18 @@ class SqliteCatalog final : public Catalog {
     return read([&]() -> Expected<int64_t> { return detail::current_revision(*db_); });
   }
 
+  Status reading(const std::function<Status()>& f) const override {
+    if (reader_ == std::this_thread::get_id()) return fail(Errc::internal, "catalog reading() nested");
+    return read([&]() -> Status {
+      reader_ = std::this_thread::get_id();
+      struct Done {
+        std::atomic<std::thread::id>& reader;
+        ~Done() { reader = std::thread::id(); }
+      } done{reader_};
+      return f();
+    });
+  }
+
  private:
   /// Each referrer once (an object may both use and contain the target), sorted like list().
   /// Runs inside read().
@@ -184,6 +199,7 @@ class SqliteCatalog final : public Catalog {
   /// One IMMEDIATE transaction under the lock, committed only when f succeeds.
   template <typename F>
   auto write(F&& f) -> decltype(f(std::declval<const detail::WriteContext&>())) {
+    if (reader_ == std::this_thread::get_id()) return fail(Errc::internal, "catalog write inside reading()");
     std::lock_guard lock(mutex_);
     return guarded(db_path_, [&]() -> decltype(f(std::declval<const detail::WriteContext&>())) {
       SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -199,6 +215,8 @@ class SqliteCatalog final : public Catalog {
   /// One DEFERRED (read) transaction under the lock, so multi-query reads agree.
   template <typename F>
   auto read(F&& f) const -> decltype(f()) {
+    // Inside reading() on this thread: its lock and transaction are this read's.
+    if (reader_ == std::this_thread::get_id()) return guarded(db_path_, std::forward<F>(f));
     std::lock_guard lock(mutex_);
     return guarded(db_path_, [&]() -> decltype(f()) {
       // Prepared once: an import's plan makes a few reads per object, and parsing
@@ -220,6 +238,9 @@ class SqliteCatalog final : public Catalog {
   const types::TypeRegistry& types_;
   Clock& clock_;
   mutable std::mutex mutex_;
+  /// The thread inside reading(), which holds mutex_ and a read transaction; read
+  /// unlocked by the other threads (which only compare it with their own id).
+  mutable std::atomic<std::thread::id> reader_;
   std::unique_ptr<SQLite::Database> db_;     // guarded by mutex_
   detail::StatementCache statements_{*db_};  // db_'s prepared statements; destroyed before db_
 };

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -310,6 +311,13 @@ class Catalog {
   virtual Expected<std::vector<Object>> referrers(std::string_view guid) const = 0;
   /// The current catalog-wide revision (0 for an empty catalog).
   virtual Expected<int64_t> revision() const = 0;
+
+  /// Runs f, whose reads of this catalog on this thread (find, tombstone, list, ...)
+  /// then share one read transaction and one hold of the catalog's lock instead of
+  /// taking one each: for a caller making many small reads, such as an import's plan
+  /// (a few hundred objects at a time). Reads and writes of other threads wait until
+  /// f returns. f must not write (a write from inside is refused, as is nesting).
+  virtual Status reading(const std::function<Status()>& f) const = 0;
 
   /// A consistent read-only view as of now (see Snapshot). Takes no lock on this
   /// catalog: the snapshot opens its own connection.

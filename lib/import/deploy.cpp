@@ -103,7 +103,7 @@ Status store_attachment(const package::VerifiedPackage& pkg, catalog::Catalog& c
 
 /// Every attachment of a created or updated object that the blob store lacks.
 Status store_attachments(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
-                         const std::map<std::string, const package::ObjectEntry*>& entries) {
+                         const detail::EntriesByGuid& entries) {
   std::set<std::string> done;
   for (const auto& item : plan.items) {
     if (item.kind != ItemKind::object || (item.action != Action::create && item.action != Action::update)) continue;
@@ -146,8 +146,7 @@ struct Steps {
 
 /// The catalog steps of every item to deploy, in plan order; items left_out (by item,
 /// when given) are not deployed.
-Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan,
-                         const std::map<std::string, const package::ObjectEntry*>& entries,
+Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan, const detail::EntriesByGuid& entries,
                          const std::vector<bool>* left_out = nullptr) {
   std::map<std::string, std::string> guids;  // source GUID -> GUID here
   for (const auto& i : plan.items)
@@ -217,7 +216,7 @@ std::string_view needs_word(package::RefKind kind) {
 class PartialDeploy {
  public:
   PartialDeploy(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
-                const std::map<std::string, const package::ObjectEntry*>& entries, DeployResult& result)
+                const detail::EntriesByGuid& entries, DeployResult& result)
       : pkg_(pkg), plan_(plan), catalog_(catalog), entries_(entries), result_(result), out_(plan.items.size()) {}
 
   Status run(const catalog::DeployOptions& options);
@@ -233,7 +232,7 @@ class PartialDeploy {
   const package::VerifiedPackage& pkg_;
   const Plan& plan_;
   catalog::Catalog& catalog_;
-  const std::map<std::string, const package::ObjectEntry*>& entries_;
+  const detail::EntriesByGuid& entries_;
   DeployResult& result_;
   std::vector<bool> out_;  ///< by item: failed, or skipped for a failure: not deployed
   std::vector<size_t> failed_;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "import/import.h"
@@ -18,7 +19,10 @@ namespace ferry::importer::detail {
 std::string describe(std::string_view address, std::string_view guid);
 
 /// The manifest's objects by GUID (pointers into the manifest).
-std::map<std::string, const package::ObjectEntry*> objects_by_guid(const package::Manifest& manifest);
+/// Package objects by GUID (hashed: a package has up to hundreds of thousands).
+using EntriesByGuid = std::unordered_map<std::string, const package::ObjectEntry*>;
+
+EntriesByGuid objects_by_guid(const package::Manifest& manifest);
 
 /// The `spec` of objects/<guid>.json (its text), after checking that the document
 /// names the same object as the manifest entry (guid, type, name, folder). corrupt

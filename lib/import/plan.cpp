@@ -11,6 +11,8 @@
 // Then failures propagate to dependents and quotas are checked on the result.
 #include <algorithm>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "import/import_impl.h"
 #include "util/guid.h"
@@ -20,6 +22,10 @@ namespace {
 
 using detail::describe;
 using json = nlohmann::json;
+
+/// Objects resolved against the catalog in one read transaction: long enough to make
+/// its cost vanish, short enough that other catalog readers barely wait.
+constexpr size_t kResolveBatch = 256;
 
 bool failing(Action a) { return a == Action::error || a == Action::conflict; }
 
@@ -110,17 +116,19 @@ class Planner {
   const Secrets& secrets_;
   const Overrides& overrides_;
   const Policy& policy_;
-  std::map<std::string, const package::ObjectEntry*> objects_;
-  std::map<std::string, const package::Tombstone*> deleted_;
-  std::map<std::string, std::vector<std::string>> required_;  ///< GUID -> secret pointers, manifest order
+  detail::EntriesByGuid objects_;
+  // Looked up for every object (and every ref) of packages of up to hundreds of
+  // thousands of objects, never walked in order: hashed.
+  std::unordered_map<std::string, const package::Tombstone*> deleted_;
+  std::unordered_map<std::string, std::vector<std::string>> required_;  ///< GUID -> secret pointers, manifest order
   std::vector<Work> work_;
-  std::map<std::string, size_t> index_;         ///< object source GUID -> work_ index
-  std::map<std::string, std::string> dest_;     ///< object source GUID -> GUID here
-  std::map<std::string, size_t> by_dest_;       ///< GUID here -> work_ index (after resolve), to name refs
-  std::set<std::string> deleting_;              ///< GUIDs here that this import deletes
-  std::set<std::string> deployed_dest_;         ///< GUIDs (here) of the package objects this import deploys
-  std::map<std::string, size_t> by_address_;    ///< destination address -> first work_ index
-  std::map<std::string, size_t> by_type_name_;  ///< type + "\n" + name -> first work_ index
+  std::unordered_map<std::string, size_t> index_;         ///< object source GUID -> work_ index
+  std::unordered_map<std::string, std::string> dest_;     ///< object source GUID -> GUID here
+  std::unordered_map<std::string, size_t> by_dest_;       ///< GUID here -> work_ index (after resolve), to name refs
+  std::unordered_set<std::string> deleting_;              ///< GUIDs here that this import deletes
+  std::unordered_set<std::string> deployed_dest_;         ///< GUIDs (here) of the package objects this import deploys
+  std::unordered_map<std::string, size_t> by_address_;    ///< destination address -> first work_ index
+  std::unordered_map<std::string, size_t> by_type_name_;  ///< type + "\n" + name -> first work_ index
   std::map<std::string, std::vector<catalog::Object>> of_type_;  ///< unique_name: type holders, by type
   std::vector<std::string> type_problems_;
   std::vector<std::string> quota_problems_;
@@ -131,7 +139,7 @@ Expected<Plan> Planner::run() {
   objects_ = detail::objects_by_guid(m_);
   for (const auto& t : m_.deleted) deleted_.emplace(t.guid, &t);
   for (const auto& s : m_.required_secrets) required_[s.guid].push_back(s.pointer);
-  std::set<std::string> ordered(m_.order.begin(), m_.order.end());
+  std::unordered_set<std::string> ordered(m_.order.begin(), m_.order.end());
   for (const auto& t : m_.deleted) {
     if (!ordered.contains(t.guid)) FERRY_TRY(identify_deletion(t));
   }
@@ -142,8 +150,15 @@ Expected<Plan> Planner::run() {
       FERRY_TRY(identify_deletion(*d->second));
     }
   }
-  for (Work& w : work_) {
-    if (w.entry) FERRY_TRY(resolve(w));
+  // A few catalog reads per object: a batch of objects shares one read transaction.
+  for (size_t start = 0; start < work_.size(); start += kResolveBatch) {
+    auto resolved = catalog_.reading([&]() -> Status {
+      for (size_t n = start; n < std::min(work_.size(), start + kResolveBatch); ++n) {
+        if (work_[n].entry) FERRY_TRY(resolve(work_[n]));
+      }
+      return {};
+    });
+    if (!resolved) return std::unexpected(resolved.error());
   }
   for (size_t n = 0; n < work_.size(); ++n) {
     if (work_[n].entry) by_dest_.emplace(work_[n].item.guid, n);
@@ -518,7 +533,9 @@ void Planner::check_attachments(Work& w) {
 /// type's secret_fields here): the package's value, else the object's value here,
 /// else the secrets file's, else missing.
 void Planner::resolve_secrets(Work& w, const json& spec) {
-  const std::vector<std::string>& required = required_[w.item.source_guid];
+  static const std::vector<std::string> none;
+  auto listed = required_.find(w.item.source_guid);
+  const std::vector<std::string>& required = listed == required_.end() ? none : listed->second;
   std::vector<std::string> pointers = required;
   for (const auto& p : w.type->secret_fields) {
     if (std::ranges::find(pointers, p) == pointers.end()) pointers.push_back(p);

@@ -10,8 +10,8 @@ std::string describe(std::string_view address, std::string_view guid) {
   return std::string(address) + " (" + std::string(guid) + ")";
 }
 
-std::map<std::string, const package::ObjectEntry*> objects_by_guid(const package::Manifest& manifest) {
-  std::map<std::string, const package::ObjectEntry*> out;
+EntriesByGuid objects_by_guid(const package::Manifest& manifest) {
+  EntriesByGuid out;
   for (const auto& o : manifest.objects) out.emplace(o.guid, &o);
   return out;
 }

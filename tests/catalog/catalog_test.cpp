@@ -88,6 +88,35 @@ TEST_F(CatalogTest, ReopenKeepsEverything) {
   EXPECT_EQ(again.items[0].revision, 5);
 }
 
+TEST_F(CatalogTest, ReadsInsideReadingSeeTheCatalogAndWritesFromInsideAreRefused) {
+  apply_ok({draft("task", "/t", "a")});
+  std::optional<Object> found;
+  std::optional<Tombstone> tombstone;
+  std::optional<Error> write_inside;
+  Status nested;
+  auto st = catalog_->reading([&]() -> Status {
+    found = catalog_->find("task:/t/a").value();
+    tombstone = catalog_->tombstone(found->guid).value();
+    if (auto removed = catalog_->remove("task:/t/a"); !removed) write_inside = removed.error();
+    nested = catalog_->reading([] { return Status{}; });
+    return {};
+  });
+  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, "a");
+  EXPECT_FALSE(tombstone.has_value());
+  ASSERT_TRUE(write_inside.has_value());  // refused, not a deadlock on the catalog's own lock
+  EXPECT_EQ(write_inside->code, Errc::internal);
+  ASSERT_FALSE(nested);
+  EXPECT_EQ(nested.error().code, Errc::internal);
+  // Its error comes back, and afterwards the lock is free: writes and reads go on.
+  auto failed = catalog_->reading([] { return Status(fail(Errc::conflict, "stop")); });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "stop");
+  ASSERT_TRUE(catalog_->remove("task:/t/a"));
+  EXPECT_FALSE(catalog_->find("task:/t/a").value().has_value());
+}
+
 // --- apply: revisions and matching -------------------------------------------------
 
 TEST_F(CatalogTest, EachCreatedObjectGetsItsOwnRevisionAndTheClocksTime) {

@@ -28,13 +28,14 @@ ApplyAction action_for(const Planned& p, const Object& next) {
   return same ? ApplyAction::unchanged : ApplyAction::updated;
 }
 
-void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text) {
-  o.revision = ctx.revisions.next();
+void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text,
+                  WriteHints hints) {
+  o.revision = hints.revision != 0 ? hints.revision : ctx.revisions.next();
   o.updated_at = ctx.clock.now();
   if (action == ApplyAction::created) {
     o.created_at = o.updated_at;
     insert_object(ctx.db, o, spec_text);
-    drop_tombstone(ctx.db, o.guid);  // re-created by GUID: no longer deleted
+    if (hints.tombstoned) drop_tombstone(ctx.db, o.guid);  // re-created by GUID: no longer deleted
     // A new object has no rows yet (a deleted one's went with it: ON DELETE CASCADE).
     insert_refs(ctx.db, o.guid, o.refs);
     insert_attachments(ctx.db, o.guid, o.attachments);

@@ -40,6 +40,7 @@ class Deployer {
   std::vector<Object> next_;          ///< by upsert: the object to store
   std::vector<std::string> texts_;    ///< by upsert: its spec's text when the draft had it
   std::vector<ApplyAction> actions_;  ///< by upsert
+  std::vector<WriteHints> hints_;     ///< by step: its revision (taken in prepare_writes) and tombstone
 };
 
 Expected<std::vector<DeployItem>> Deployer::run() {
@@ -50,13 +51,7 @@ Expected<std::vector<DeployItem>> Deployer::run() {
   if (!problems_.empty()) return std::unexpected(problems_.error());
   prepare_writes();
   std::vector<DeployItem> items;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    items.push_back(write_step(i));
-    // What this import left, so a rollback can tell whether anything changed it since.
-    if (items.back().action != DeployAction::unchanged) {
-      set_after_revision(ctx_.db, options_.import_id, items.back().guid, items.back().revision);
-    }
-  }
+  for (size_t i = 0; i < steps_.size(); ++i) items.push_back(write_step(i));
   return items;
 }
 
@@ -107,8 +102,10 @@ void Deployer::check_referrers() {
   }
 }
 
-/// Keeps the prior version of everything about to change, in step order, then frees
-/// the addresses of moved and removed objects before anything moves in.
+/// Keeps the prior version of everything about to change, in step order, with the
+/// revision the step will leave it at (so a rollback can tell whether anything
+/// changed it since), then frees the addresses of moved and removed objects before
+/// anything moves in.
 void Deployer::prepare_writes() {
   next_.resize(planned_.size());
   texts_.resize(planned_.size());
@@ -124,10 +121,12 @@ void Deployer::prepare_writes() {
     if (!p.stored) next_[u].owner = options_.owner;
     actions_[u] = action_for(p, next_[u]);
   }
+  hints_.resize(steps_.size());
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (steps_[i].kind == DeployStep::Kind::remove) {
       const Object& o = removing_.at(removed_guid_[i]);
-      save_prior_version(ctx_.db, options_.import_id, o.guid, o, std::nullopt);
+      hints_[i].revision = ctx_.revisions.next();
+      save_prior_version(ctx_.db, options_.import_id, o.guid, o, std::nullopt, hints_[i].revision);
       park_name(ctx_.db, o.guid);
       continue;
     }
@@ -135,7 +134,8 @@ void Deployer::prepare_writes() {
     const Planned& p = planned_[u];
     if (actions_[u] == ApplyAction::unchanged) continue;
     auto tombstone = p.stored ? std::nullopt : load_tombstone(ctx_.db, p.guid);
-    save_prior_version(ctx_.db, options_.import_id, p.guid, p.stored, tombstone);
+    hints_[i] = {.revision = ctx_.revisions.next(), .tombstoned = tombstone.has_value()};
+    save_prior_version(ctx_.db, options_.import_id, p.guid, p.stored, tombstone, hints_[i].revision);
     if (p.stored && p.stored->address() != next_[u].address()) park_name(ctx_.db, p.guid);
   }
 }
@@ -154,12 +154,12 @@ DeployAction deploy_action(ApplyAction action) {
 
 DeployItem Deployer::write_step(size_t i) {
   if (steps_[i].kind == DeployStep::Kind::remove) {
-    Tombstone t = delete_with_tombstone(ctx_, removing_.at(removed_guid_[i]));
+    Tombstone t = delete_with_tombstone(ctx_, removing_.at(removed_guid_[i]), hints_[i].revision);
     return {t.guid, t.address().to_string(), DeployAction::deleted, t.revision};
   }
   size_t u = planned_index_[i];
   Object& o = next_[u];
-  if (actions_[u] != ApplyAction::unchanged) write_object(ctx_, o, actions_[u], texts_[u]);
+  if (actions_[u] != ApplyAction::unchanged) write_object(ctx_, o, actions_[u], texts_[u], hints_[i]);
   return {o.guid, o.address().to_string(), deploy_action(actions_[u]), o.revision};
 }
 

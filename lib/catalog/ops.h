@@ -46,7 +46,7 @@ Expected<RollbackResult> rollback_import(const WriteContext& ctx, const std::str
 
 /// Deletes one object (its refs and attachments cascade) and leaves its tombstone,
 /// stamped with the next revision and the clock's time. Checks nothing.
-Tombstone delete_with_tombstone(const WriteContext& ctx, const Object& object);
+Tombstone delete_with_tombstone(const WriteContext& ctx, const Object& object, int64_t revision = 0);
 
 /// A Snapshot on its own read-only connection to db_path; never throws.
 Expected<std::unique_ptr<Snapshot>> open_snapshot(const std::filesystem::path& db_path);

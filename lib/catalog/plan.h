@@ -74,9 +74,16 @@ ApplyAction action_for(const Planned& p, const Object& next);
 /// those in except (objects the same batch removes or rewrites); empty when none.
 std::string referrers_besides(SQLite::Database& db, const std::string& guid, const std::set<std::string>& except);
 
-/// Stamps o with the next revision and the clock's time and writes it with its refs
-/// and attachments (action created or updated). Creating drops the GUID's tombstone.
+/// What a caller that planned its writes already knows about one of them.
+struct WriteHints {
+  int64_t revision = 0;    ///< taken from ctx.revisions already; 0: take the next one
+  bool tombstoned = true;  ///< created: the GUID may have a tombstone to drop
+};
+
+/// Stamps o with its revision and the clock's time and writes it with its refs and
+/// attachments (action created or updated). Creating drops the GUID's tombstone.
 /// spec_text, when not empty, is o.spec.dump() made already (o.spec may then be null).
-void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text = {});
+void write_object(const WriteContext& ctx, Object& o, ApplyAction action, const std::string& spec_text = {},
+                  WriteHints hints = {});
 
 }  // namespace ferry::catalog::detail

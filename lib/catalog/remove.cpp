@@ -44,8 +44,9 @@ Expected<std::string> locate(SQLite::Database& db, std::string_view address_or_g
   return fail(Errc::not_found, "no object " + address->to_string() + " in the catalog");
 }
 
-Tombstone delete_with_tombstone(const WriteContext& ctx, const Object& object) {
-  Tombstone t{object.guid, object.type, object.folder, object.name, ctx.revisions.next(), ctx.clock.now()};
+Tombstone delete_with_tombstone(const WriteContext& ctx, const Object& object, int64_t revision) {
+  if (revision == 0) revision = ctx.revisions.next();
+  Tombstone t{object.guid, object.type, object.folder, object.name, revision, ctx.clock.now()};
   put_tombstone(ctx.db, t);
   delete_object(ctx.db, object.guid);
   return t;

@@ -89,11 +89,13 @@ std::vector<PriorVersion> versions(SQLite::Statement& q) {
 }  // namespace
 
 void save_prior_version(SQLite::Database& db, const std::string& import_id, const std::string& guid,
-                        const std::optional<Object>& object, const std::optional<Tombstone>& tombstone) {
+                        const std::optional<Object>& object, const std::optional<Tombstone>& tombstone,
+                        int64_t after_revision) {
   Prepared q(db,
-             "INSERT OR IGNORE INTO object_versions (import_id, guid, seq, existed, prior) "
+             "INSERT INTO object_versions (import_id, guid, seq, existed, prior, after_revision) "
              "VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM object_versions WHERE import_id = ?1), "
-             "?3, ?4)");
+             "?3, ?4, ?5) "
+             "ON CONFLICT (import_id, guid) DO UPDATE SET after_revision = excluded.after_revision");
   q->bind(1, import_id);
   q->bind(2, guid);
   q->bind(3, object ? 1 : 0);
@@ -102,14 +104,7 @@ void save_prior_version(SQLite::Database& db, const std::string& import_id, cons
   } else if (tombstone) {
     q->bind(4, to_json(*tombstone).dump());
   }  // else NULL: absent and never deleted
-  q->exec();
-}
-
-void set_after_revision(SQLite::Database& db, const std::string& import_id, const std::string& guid, int64_t revision) {
-  Prepared q(db, "UPDATE object_versions SET after_revision = ? WHERE import_id = ? AND guid = ?");
-  q->bind(1, revision);
-  q->bind(2, import_id);
-  q->bind(3, guid);
+  q->bind(5, after_revision);
   q->exec();
 }
 

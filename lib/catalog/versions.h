@@ -14,13 +14,12 @@
 namespace ferry::catalog::detail {
 
 /// Records the state of guid before import_id changes it: the whole object, or its
-/// absence with the tombstone it had then (if any). Only the first call per import
-/// and GUID counts: later ones would record a state the import itself made.
+/// absence with the tombstone it had then (if any), and the revision the change
+/// leaves it (or its tombstone) at. Only the first state per import and GUID counts
+/// (a later one would be a state the import itself made); the revision is the latest.
 void save_prior_version(SQLite::Database& db, const std::string& import_id, const std::string& guid,
-                        const std::optional<Object>& object, const std::optional<Tombstone>& tombstone);
-
-/// Records the revision import_id left guid (or its tombstone) at, after writing it.
-void set_after_revision(SQLite::Database& db, const std::string& import_id, const std::string& guid, int64_t revision);
+                        const std::optional<Object>& object, const std::optional<Tombstone>& tombstone,
+                        int64_t after_revision);
 
 /// Everything save_prior_version recorded for import_id, in the order it was recorded.
 std::vector<PriorVersion> load_prior_versions(SQLite::Database& db, const std::string& import_id);

@@ -178,6 +178,11 @@ TEST_F(DeployTest, PriorVersionsAreTheExactOldRowsOrAbsence) {
   EXPECT_FALSE(stored[3].tombstone);
   EXPECT_EQ((std::vector<int64_t>{stored[0].seq, stored[1].seq, stored[2].seq, stored[3].seq}),
             (std::vector<int64_t>{1, 2, 3, 4}));
+  // The revision each step left its object (or the tombstone) at.
+  EXPECT_EQ((std::vector<int64_t>{stored[0].after_revision, stored[1].after_revision, stored[2].after_revision,
+                                  stored[3].after_revision}),
+            (std::vector<int64_t>{7, 8, 9, items[4].revision}));
+  EXPECT_EQ(items[4].revision, 10);
   EXPECT_TRUE(versions("imp-other").empty());
 }
 
@@ -190,9 +195,12 @@ TEST_F(DeployTest, OnlyTheFirstPriorVersionPerImportCounts) {
   auto stored = versions("imp-1");
   ASSERT_EQ(stored.size(), 2u);
   EXPECT_EQ(stored[0].guid, guid(1));
-  EXPECT_FALSE(stored[0].object);  // still absent: the state before imp-1
+  EXPECT_FALSE(stored[0].object);                        // still absent: the state before imp-1
+  EXPECT_EQ(stored[0].after_revision, two[0].revision);  // but where imp-1 left it last
+  EXPECT_GT(two[0].revision, one[0].revision);
   EXPECT_EQ(stored[1].guid, guid(2));
   EXPECT_EQ(stored[1].seq, 2);
+  EXPECT_EQ(stored[1].after_revision, two[1].revision);
   deploy_ok({Step::upsert(with_guid(draft("task", "/t", "a", {{"v", 3}}), 1))}, "imp-2");
   auto later = versions("imp-2");
   ASSERT_EQ(later.size(), 1u);

@@ -40,7 +40,10 @@ class Document;
 
 /// A node of a Document's tree: a cheap handle (document and index), valid while the
 /// Document lives. Mirrors the part of YAML::Node the readers use; a lookup that
-/// finds nothing gives an undefined Node (IsDefined() false, Type() Undefined).
+/// finds nothing gives an undefined Node (IsDefined() false, Type() Undefined). Unlike
+/// YAML::Node, nothing throws: a lookup by key in a scalar is undefined (yaml-cpp threw
+/// BadSubscript), and an undefined node answers every question (yaml-cpp threw
+/// InvalidNode for all but IsDefined).
 class Node {
  public:
   class const_iterator;

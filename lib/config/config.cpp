@@ -19,7 +19,7 @@ using yamlread::Need;
 using yamlread::as_folder;
 using yamlread::field;
 using yamlread::nested;
-using Node = YAML::Node;
+using Node = yamlread::Node;
 
 std::string_view to_string(Role role) {
   switch (role) {

@@ -20,7 +20,7 @@ using yamlread::Document;
 using yamlread::field;
 using yamlread::Key;
 using yamlread::Need;
-using Node = YAML::Node;
+using Node = yamlread::Node;
 
 /// One entry as read, before the cross-checks.
 struct Entry {

@@ -22,7 +22,7 @@ using yamlread::Key;
 using yamlread::Need;
 using yamlread::nested;
 using yamlread::read_map;
-using Node = YAML::Node;
+using Node = yamlread::Node;
 
 // ---- Typed parsers. ----
 

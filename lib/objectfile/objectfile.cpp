@@ -19,7 +19,7 @@ using yamlread::as_folder;
 using yamlread::as_guid;
 using yamlread::field;
 using yamlread::where_of;
-using Node = YAML::Node;
+using Node = yamlread::Node;
 
 /// The same for a member of the object's draft.
 template <typename V, typename Parse>

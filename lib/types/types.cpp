@@ -28,7 +28,7 @@ using yamlread::Document;
 using yamlread::field;
 using yamlread::Key;
 using yamlread::Need;
-using Node = YAML::Node;
+using Node = yamlread::Node;
 
 std::optional<NameScope> as_name_scope(Document& d, const Node& n) {
   return yamlread::as_enum<NameScope>(d, n, {{"folder", NameScope::folder}, {"type", NameScope::type}});

@@ -2,8 +2,13 @@
 
 #include <date/tz.h>
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+
 #include <charconv>
 #include <cmath>
+#include <spanstream>
 
 #include "address/address.h"
 #include "util/guid.h"
@@ -11,13 +16,143 @@
 
 namespace ferry::yamlread {
 
+/// Builds a Document's tree from yaml-cpp's parser events, the way yaml-cpp's
+/// NodeBuilder builds its node graph (src/nodebuilder.cpp), but into three vectors.
+class TreeBuilder : public YAML::EventHandler {
+ public:
+  explicit TreeBuilder(Document& doc) : doc_(doc) {}
+
+  /// Index of the root node, once the document has ended.
+  std::optional<uint32_t> root() const { return root_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    attach(add(YAML::NodeType::Null, mark, anchor, {}));
+  }
+
+  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override { attach(anchors_.at(anchor)); }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    uint32_t index = add(YAML::NodeType::Scalar, mark, anchor, tag);
+    doc_.nodes_[index].scalar = value;
+    attach(index);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(add(YAML::NodeType::Sequence, mark, anchor, tag));
+  }
+  void OnSequenceEnd() override { close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(add(YAML::NodeType::Map, mark, anchor, tag));
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  uint32_t add(YAML::NodeType::value type, const YAML::Mark& mark, YAML::anchor_t anchor, std::string_view tag) {
+    auto index = static_cast<uint32_t>(doc_.nodes_.size());
+    auto& node = doc_.nodes_.emplace_back();
+    node.type = type;
+    node.mark = mark;
+    node.tag = tag_index(tag);
+    if (anchor != YAML::NullAnchor) {
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+      anchors_[anchor] = index;
+    }
+    return index;
+  }
+
+  /// Tags are few ("?", "!" and any written ones): each is kept once.
+  uint32_t tag_index(std::string_view tag) {
+    auto& tags = doc_.tags_;
+    for (size_t i = 0; i < tags.size(); ++i)
+      if (tags[i] == tag) return static_cast<uint32_t>(i);
+    tags.emplace_back(tag);
+    return static_cast<uint32_t>(tags.size() - 1);
+  }
+
+  /// Adds a finished node to the open collection, or makes it the root.
+  void attach(uint32_t index) {
+    if (open_.empty())
+      root_ = index;
+    else
+      pending_.push_back(index);
+  }
+
+  /// A collection's children gather at the end of pending_ until it closes.
+  void open(uint32_t index) {
+    attach(index);
+    open_.push_back({index, pending_.size()});
+  }
+
+  void close() {
+    auto [index, start] = open_.back();
+    open_.pop_back();
+    auto& node = doc_.nodes_[index];
+    node.first = static_cast<uint32_t>(doc_.kids_.size());
+    node.count = static_cast<uint32_t>(pending_.size() - start);
+    doc_.kids_.insert(doc_.kids_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(start), pending_.end());
+    pending_.resize(start);
+  }
+
+  struct Open {
+    uint32_t index;
+    size_t start;  // where its children begin in pending_
+  };
+
+  Document& doc_;
+  std::optional<uint32_t> root_;
+  std::vector<uint32_t> anchors_;
+  std::vector<Open> open_;
+  std::vector<uint32_t> pending_;
+};
+
 Document::Document(std::string file_name, std::string_view text) : file_(std::move(file_name)) {
+  tags_ = {"", "?", "!"};
+  nodes_.reserve(text.size() / 24 + 1);
+  std::optional<uint32_t> root;
   try {
-    root_ = YAML::Load(std::string(text));
+    std::ispanstream in(std::span<const char>(text.data(), text.size()));
+    YAML::Parser parser(in);
+    TreeBuilder builder(*this);
+    // Only the first document, as YAML::Load.
+    if (parser.HandleNextDocument(builder)) root = builder.root();
   } catch (const YAML::Exception& e) {
-    root_ = YAML::Node();
+    root.reset();
     error(e.mark, e.msg);
   }
+  if (!root) {
+    // Nothing, comments only or a syntax error: a null root, as YAML::Load's Node().
+    nodes_.clear();
+    kids_.clear();
+    nodes_.push_back({.scalar = {}, .mark = YAML::Mark::null_mark()});
+    root = 0;
+  }
+  root_ = *root;
+}
+
+const std::string& Node::Scalar() const {
+  static const std::string kEmpty;
+  return doc_ == nullptr ? kEmpty : doc_->nodes_[index_].scalar;
+}
+
+const std::string& Node::Tag() const {
+  static const std::string kEmpty;
+  return doc_ == nullptr ? kEmpty : doc_->tags_[doc_->nodes_[index_].tag];
+}
+
+Node Node::operator[](std::string_view key) const {
+  if (!IsMap()) return {};
+  // As YAML::Node: the first pair whose key is a scalar equal to `key`.
+  for (auto it = begin(); it != end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  }
+  return {};
 }
 
 std::filesystem::path Document::base_dir() const {
@@ -28,17 +163,20 @@ std::filesystem::path Document::base_dir() const {
 std::string Document::path() const {
   std::string out;
   for (const auto& seg : path_) {
-    if (!out.empty() && seg.front() != '[') out += '.';
-    out += seg;
+    if (seg.index != kNoIndex) {
+      out += "[" + std::to_string(seg.index) + "]";
+      continue;
+    }
+    std::string_view text = seg.owned.empty() ? seg.key : std::string_view(seg.owned);
+    if (!out.empty() && (text.empty() || text.front() != '[')) out += '.';
+    out += text;
   }
   return out;
 }
 
-YAML::Mark Document::current_map_mark() const {
-  return map_marks_.empty() ? YAML::Mark() : map_marks_.back();
-}
+YAML::Mark Document::current_map_mark() const { return map_marks_.empty() ? YAML::Mark() : map_marks_.back(); }
 
-void Document::error(const YAML::Node& at, std::string_view message) {
+void Document::error(const Node& at, std::string_view message) {
   YAML::Mark mark = at.IsDefined() ? at.Mark() : current_map_mark();
   error(mark, message);
 }
@@ -56,12 +194,12 @@ Error Document::to_error() const {
   return Error{Errc::invalid_argument, msg};
 }
 
-std::string where_of(const Document& doc, const YAML::Node& node) {
+std::string where_of(const Document& doc, const Node& node) {
   const YAML::Mark m = node.Mark();
   return doc.file() + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
-std::string_view describe(const YAML::Node& node) {
+std::string_view describe(const Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";
   if (node.IsSequence()) return "a list";
@@ -75,7 +213,7 @@ std::string known_keys(std::span<const std::string_view> names) {
   return out;
 }
 
-std::string_view yaml_key(Document& doc, const YAML::Node& key) {
+std::string_view yaml_key(Document& doc, const Node& key) {
   if (!key.IsScalar()) {
     doc.error(key, "expected a plain key, got " + std::string(describe(key)));
     return {};
@@ -84,7 +222,7 @@ std::string_view yaml_key(Document& doc, const YAML::Node& key) {
 }
 }  // namespace detail
 
-std::optional<std::string> as_string(Document& doc, const YAML::Node& node) {
+std::optional<std::string> as_string(Document& doc, const Node& node) {
   if (!node.IsScalar()) {
     doc.error(node, "expected a string, got " + std::string(describe(node)));
     return std::nullopt;
@@ -92,7 +230,7 @@ std::optional<std::string> as_string(Document& doc, const YAML::Node& node) {
   return node.Scalar();
 }
 
-std::optional<std::string> as_name(Document& doc, const YAML::Node& node) {
+std::optional<std::string> as_name(Document& doc, const Node& node) {
   auto s = as_string(doc, node);
   if (s && s->empty()) {
     doc.error(node, "expected a non-empty string");
@@ -101,7 +239,7 @@ std::optional<std::string> as_name(Document& doc, const YAML::Node& node) {
   return s;
 }
 
-std::optional<bool> as_bool(Document& doc, const YAML::Node& node) {
+std::optional<bool> as_bool(Document& doc, const Node& node) {
   auto s = as_string(doc, node);
   if (!s) return std::nullopt;
   if (*s == "true") return true;
@@ -110,7 +248,7 @@ std::optional<bool> as_bool(Document& doc, const YAML::Node& node) {
   return std::nullopt;
 }
 
-std::optional<int64_t> as_int(Document& doc, const YAML::Node& node, int64_t min, int64_t max) {
+std::optional<int64_t> as_int(Document& doc, const Node& node, int64_t min, int64_t max) {
   auto s = as_string(doc, node);
   if (!s) return std::nullopt;
   int64_t v = 0;
@@ -136,11 +274,20 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
     if (ec != std::errc() || p == text.data() + text.size() || n < 0) return std::nullopt;
     int64_t unit = 0;
     switch (*p) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: return std::nullopt;
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return std::nullopt;
     }
     if (n > INT64_MAX / unit / 2) return std::nullopt;
     total += n * unit;
@@ -155,17 +302,23 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   if (ec != std::errc() || text.empty()) return std::nullopt;
   std::string_view unit(p, static_cast<size_t>(text.data() + text.size() - p));
   int shift = 0;
-  if (unit.empty() || unit == "B") shift = 0;
-  else if (unit == "KiB") shift = 10;
-  else if (unit == "MiB") shift = 20;
-  else if (unit == "GiB") shift = 30;
-  else if (unit == "TiB") shift = 40;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "KiB")
+    shift = 10;
+  else if (unit == "MiB")
+    shift = 20;
+  else if (unit == "GiB")
+    shift = 30;
+  else if (unit == "TiB")
+    shift = 40;
+  else
+    return std::nullopt;
   if (shift > 0 && n > (UINT64_MAX >> shift)) return std::nullopt;
   return n << shift;
 }
 
-std::optional<std::chrono::seconds> as_duration(Document& doc, const YAML::Node& node) {
+std::optional<std::chrono::seconds> as_duration(Document& doc, const Node& node) {
   auto s = as_string(doc, node);
   if (!s) return std::nullopt;
   auto d = parse_duration(*s);
@@ -173,7 +326,7 @@ std::optional<std::chrono::seconds> as_duration(Document& doc, const YAML::Node&
   return d;
 }
 
-std::optional<uint64_t> as_size(Document& doc, const YAML::Node& node) {
+std::optional<uint64_t> as_size(Document& doc, const Node& node) {
   auto s = as_string(doc, node);
   if (!s) return std::nullopt;
   auto v = parse_size(*s);
@@ -181,7 +334,7 @@ std::optional<uint64_t> as_size(Document& doc, const YAML::Node& node) {
   return v;
 }
 
-std::optional<TimePoint> as_time(Document& doc, const YAML::Node& node) {
+std::optional<TimePoint> as_time(Document& doc, const Node& node) {
   auto s = as_string(doc, node);
   if (!s) return std::nullopt;
   auto t = parse_rfc3339(*s);
@@ -192,19 +345,20 @@ std::optional<TimePoint> as_time(Document& doc, const YAML::Node& node) {
   return *t;
 }
 
-std::optional<std::string> as_timezone(Document& doc, const YAML::Node& node) {
+std::optional<std::string> as_timezone(Document& doc, const Node& node) {
   auto s = as_string(doc, node);
   if (!s) return std::nullopt;
   try {
     (void)date::locate_zone(*s);
   } catch (const std::exception&) {
-    doc.error(node, "unknown time zone '" + *s + "'; expected a name from the tz database such as Europe/Berlin or UTC");
+    doc.error(node,
+              "unknown time zone '" + *s + "'; expected a name from the tz database such as Europe/Berlin or UTC");
     return std::nullopt;
   }
   return s;
 }
 
-std::optional<std::filesystem::path> as_path(Document& doc, const YAML::Node& node) {
+std::optional<std::filesystem::path> as_path(Document& doc, const Node& node) {
   auto s = as_name(doc, node);
   if (!s) return std::nullopt;
   std::filesystem::path p(*s);
@@ -212,7 +366,7 @@ std::optional<std::filesystem::path> as_path(Document& doc, const YAML::Node& no
   return p.lexically_normal();
 }
 
-std::optional<std::vector<std::string>> as_string_list(Document& doc, const YAML::Node& node) {
+std::optional<std::vector<std::string>> as_string_list(Document& doc, const Node& node) {
   std::vector<std::string> out;
   if (node.IsScalar()) {
     out.push_back(node.Scalar());
@@ -224,16 +378,18 @@ std::optional<std::vector<std::string>> as_string_list(Document& doc, const YAML
   }
   bool good = true;
   for (size_t i = 0; i < node.size(); ++i) {
-    doc.push("[" + std::to_string(i) + "]");
-    if (auto s = as_string(doc, node[i])) out.push_back(*s);
-    else good = false;
+    doc.push_index(i);
+    if (auto s = as_string(doc, node[i]))
+      out.push_back(*s);
+    else
+      good = false;
     doc.pop();
   }
   if (!good) return std::nullopt;
   return out;
 }
 
-std::optional<std::string> as_guid(Document& d, const YAML::Node& n) {
+std::optional<std::string> as_guid(Document& d, const Node& n) {
   auto s = as_name(d, n);
   if (!s) return std::nullopt;
   auto guid = parse_guid(*s);
@@ -241,7 +397,7 @@ std::optional<std::string> as_guid(Document& d, const YAML::Node& n) {
   return guid;
 }
 
-std::optional<std::string> as_folder(Document& d, const YAML::Node& n) {
+std::optional<std::string> as_folder(Document& d, const Node& n) {
   auto s = as_name(d, n);
   if (!s) return std::nullopt;
   auto folder = normalize_folder(*s);
@@ -262,7 +418,7 @@ bool is_spec_pointer(const std::string& text) {
   }
 }
 
-std::optional<std::string> as_spec_pointer(Document& d, const YAML::Node& n) {
+std::optional<std::string> as_spec_pointer(Document& d, const Node& n) {
   auto s = as_string(d, n);
   if (!s) return std::nullopt;
   if (is_spec_pointer(*s)) return s;
@@ -285,10 +441,11 @@ nlohmann::json plain_scalar(const std::string& s) {
 }
 }  // namespace
 
-nlohmann::json to_json(const YAML::Node& node) {
+nlohmann::json to_json(const Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return nullptr;
+    case YAML::NodeType::Null:
+      return nullptr;
     case YAML::NodeType::Scalar:
       // yaml-cpp tags quoted scalars "!" and plain ones "?".
       if (node.Tag() == "!") return node.Scalar();

@@ -290,6 +290,13 @@ TEST(JobsErrors, NamesAndShape) {
   EXPECT_EQ(errors_of("jobs:\n  - name: a\n    schedule: {every: 1h\n"), "j.yaml:4:1: end of map flow not found");
 }
 
+TEST(JobsErrors, ItemThatIsNotAMapping) {
+  // yaml-cpp's node graph threw on a lookup in a scalar; the tree answers "undefined".
+  EXPECT_EQ(errors_of("jobs:\n  - nightly\n  - [a]\n"),
+            "j.yaml:2:5: jobs[0]: expected a mapping (job), got a scalar\n"
+            "j.yaml:3:5: jobs[1]: expected a mapping (job), got a list");
+}
+
 TEST(JobsErrors, EveryErrorInTheFile) {
   EXPECT_EQ(errors_of(R"(jobs:
   - name: a

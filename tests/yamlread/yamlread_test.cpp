@@ -14,13 +14,13 @@ struct Sample {
 void read_sample(Document& doc, Sample& out) {
   read_map<Sample>(doc, doc.root(), "sample",
                    {
-                       {"id", [](Document& d, const YAML::Node& n, Sample& s) {
+                       {"id", [](Document& d, const Node& n, Sample& s) {
                           if (auto v = as_name(d, n)) s.id = *v;
                         }, Need::required},
-                       {"count", [](Document& d, const YAML::Node& n, Sample& s) {
+                       {"count", [](Document& d, const Node& n, Sample& s) {
                           if (auto v = as_int(d, n, 0, 10)) s.count = *v;
                         }},
-                       {"every", [](Document& d, const YAML::Node& n, Sample& s) {
+                       {"every", [](Document& d, const Node& n, Sample& s) {
                           if (auto v = as_duration(d, n)) s.every = *v;
                         }},
                    },

@@ -5,6 +5,8 @@
 
 #include <map>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "package/package_impl.h"
 #include "util/guid.h"
@@ -336,7 +338,9 @@ void read_header(Reader& r, const json& j, Manifest& m) {
 // Cross-field rules: each object has its entry with the same hash; order names every
 // object once and nothing but objects and tombstones.
 void check_consistency(Reader& r, const Manifest& m) {
-  std::map<std::string, int> seen;  // guid -> 1 object, 2 tombstone
+  // Hashed: a manifest lists up to hundreds of thousands of GUIDs.
+  std::unordered_map<std::string, int> seen;  // guid -> 1 object, 2 tombstone
+  seen.reserve(m.objects.size() + m.deleted.size());
   for (size_t i = 0; i < m.objects.size() && !r.error; ++i) {
     const auto& o = m.objects[i];
     auto p = "objects[" + std::to_string(i) + "]";
@@ -346,11 +350,12 @@ void check_consistency(Reader& r, const Manifest& m) {
     if (it->second.sha256 != o.sha256) return (void)r.fail_at(p + ".sha256", "differs from its entry's sha256");
   }
   for (const auto& t : m.deleted) seen.emplace(t.guid, 2);
-  std::map<std::string, bool> ordered;
+  std::unordered_set<std::string> ordered;
+  ordered.reserve(m.order.size());
   for (size_t i = 0; i < m.order.size() && !r.error; ++i) {
     auto p = "order[" + std::to_string(i) + "]";
     if (!seen.contains(m.order[i])) return (void)r.fail_at(p, m.order[i] + " is neither an object nor deleted");
-    if (!ordered.emplace(m.order[i], true).second) return (void)r.fail_at(p, m.order[i] + " appears twice");
+    if (!ordered.insert(m.order[i]).second) return (void)r.fail_at(p, m.order[i] + " appears twice");
   }
   for (const auto& o : m.objects) {
     if (!r.error && !ordered.contains(o.guid)) r.fail_at("order", "object " + o.guid + " is missing");
@@ -390,8 +395,8 @@ struct ManifestParse::Rep {
 
 ManifestParse::ManifestParse(const std::string& text) : rep_(std::make_unique<Rep>()) {
   Streamed& st = rep_->streamed;
-  std::string top;   // the root's key being parsed
-  size_t index = 0;  // the "objects" element being parsed
+  std::string top;                   // the root's key being parsed
+  size_t index = 0;                  // the "objects" element being parsed
   std::optional<std::string> entry;  // the "entries" member being parsed
   Reader objects_reader;
   auto callback = [&](int depth, json::parse_event_t event, json& parsed) -> bool {

@@ -223,6 +223,9 @@ struct ReadOptions {
   std::string expected_engine;
   Limits limits;
   std::stop_token stop;  ///< checked while entries are hashed
+  /// Threads that hash the entries: 0 picks by the package's size and the cores (one
+  /// per 2048 entries, at most 4). Tests set it.
+  size_t hash_threads = 0;
 };
 
 class ObjectReader;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "package/package.h"
 #include "package/package_impl.h"
@@ -29,6 +30,10 @@ constexpr uint64_t kMaxManifestBytes = uint64_t{128} << 20;
 /// anything harmful, and tiny JSON files legitimately compress very well.
 constexpr uint64_t kRatioExemptBytes = uint64_t{1} << 20;
 constexpr std::string_view kReexport = "ask the source to re-export the package";
+/// open_package hashes on another thread per this many entries, on at most
+/// kMaxHashThreads (and the cores there are).
+constexpr size_t kEntriesPerHashThread = 2048;
+constexpr size_t kMaxHashThreads = 4;
 
 struct EntryInfo {
   std::string name;
@@ -287,14 +292,49 @@ Status Verifier::check_listed(const Manifest& m) const {
   return {};
 }
 
+// Inflating and hashing every entry is half of opening a large package: a package of
+// many entries is split, in name order, into contiguous runs hashed on a few threads,
+// each with its own zip handle (a libzip archive is not for concurrent reads).
 Status Verifier::hash_entries(const Manifest& m) {
-  auto discard = [](std::string_view) -> Status { return {}; };
-  for (const auto& [name, digest] : m.entries) {
-    const auto& e = entries_[by_name_.at(name)];
-    auto st = stream_entry(za_.get(), e.index, digest, options_.stop, &expanded_, options_.limits.max_expanded_bytes,
-                           discard);
-    if (!st) return refuse(st.error().code, "entry " + name + ": " + st.error().message);
-  }
+  std::vector<const std::pair<const std::string, EntryDigest>*> todo;  // name order
+  todo.reserve(m.entries.size());
+  for (const auto& entry : m.entries) todo.push_back(&entry);
+  const size_t cores = std::max(1U, std::thread::hardware_concurrency());
+  const size_t threads = options_.hash_threads != 0 ? std::clamp<size_t>(todo.size(), 1, options_.hash_threads)
+                                                    : std::clamp<size_t>(todo.size() / kEntriesPerHashThread, 1,
+                                                                         std::min(kMaxHashThreads, cores));
+  // Each run's first failure, by position: the one reported is the first in name order.
+  std::vector<std::optional<std::pair<size_t, Error>>> failed(threads);
+  auto hash_run = [&](size_t run, zip_t* za) {
+    auto discard = [](std::string_view) -> Status { return {}; };
+    // Every entry was held to its declared size and the declared sizes to the limit
+    // (check_limits): each run counts from what was read before, against the limit.
+    uint64_t expanded = expanded_;
+    for (size_t i = todo.size() * run / threads; i < todo.size() * (run + 1) / threads; ++i) {
+      const auto& [name, digest] = *todo[i];
+      auto st = stream_entry(za, entries_[by_name_.at(name)].index, digest, options_.stop, &expanded,
+                             options_.limits.max_expanded_bytes, discard);
+      if (!st) {
+        failed[run].emplace(i, refuse(st.error().code, "entry " + name + ": " + st.error().message).error());
+        return;
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t run = 1; run < threads; ++run) {
+      helpers.emplace_back([&, run] {
+        int code = 0;
+        ZipPtr za(zip_open(path_.c_str(), ZIP_RDONLY, &code));  // checked already: no ZIP_CHECKCONS
+        if (za) return hash_run(run, za.get());
+        failed[run].emplace(todo.size() * run / threads,
+                            refuse(Errc::io, "cannot open it again (" + zip_error_text(code, errno) + ")").error());
+      });
+    }
+    hash_run(0, za_.get());
+  }  // joined
+  for (auto& f : failed)
+    if (f) return std::unexpected(std::move(f->second));
   return {};
 }
 

@@ -24,12 +24,12 @@
 #include <set>
 #include <unordered_set>
 
-#include "util/ordered_pool.h"
 #include "package/package.h"
 #include "package/package_impl.h"
 #include "package/zip_out.h"
 #include "util/fd.h"
 #include "util/guid.h"
+#include "util/ordered_pool.h"
 #include "util/sha256.h"
 
 namespace ferry::package {

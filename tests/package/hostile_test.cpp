@@ -84,6 +84,36 @@ TEST_F(Hostile, TamperedEntryIsRefused) {
                                     sha256_hex(R"({"spec":{"a":9}})"));
 }
 
+// open_package hashes a large package on several threads, each a run of entries in
+// name order: every run is checked, and the first bad entry in name order is named.
+TEST_F(Hostile, TamperedEntriesAreFoundOnEveryHashingThreadFirstInNameOrder) {
+  std::vector<RawEntry> six;
+  auto name = [](int n) { return "objects/00000000-0000-4000-8000-00000000000" + std::to_string(n) + ".json"; };
+  for (int n = 1; n <= 6; ++n) six.push_back({name(n), R"({"spec":{"n":)" + std::to_string(n) + "}}"});
+  options_.hash_threads = 3;  // runs: entries 1-2, 3-4, 5-6
+  auto tamper = [&](std::vector<int> bad) {
+    HandMade h(six);
+    h.adjust_json = [&, bad](nlohmann::json& j) {
+      for (size_t k = 0; k < j["objects"].size(); ++k) {
+        for (int n : bad) {
+          if (j["objects"][k]["guid"] != name(n).substr(8, 36)) continue;
+          j["entries"][name(n)]["sha256"] = j["objects"][k]["sha256"] = sha256_hex("other");
+        }
+      }
+    };
+    build_with(std::move(h));
+  };
+  build_with(HandMade(six));
+  auto pkg = open_package(path_, options_);
+  ASSERT_TRUE(pkg) << pkg.error().message;
+  tamper({6});  // the last run's last entry
+  expect_refused(Errc::corrupt, "entry " + name(6) + ": SHA-256 mismatch");
+  tamper({6, 4});  // the second and third runs: the first in name order is named
+  expect_refused(Errc::corrupt, "entry " + name(4) + ": SHA-256 mismatch");
+  tamper({5, 1});
+  expect_refused(Errc::corrupt, "entry " + name(1) + ": SHA-256 mismatch");
+}
+
 TEST_F(Hostile, MissingEntryIsRefused) {
   HandMade h(two_objects());
   h.adjust_json = [](nlohmann::json& j) {

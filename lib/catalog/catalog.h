@@ -223,6 +223,7 @@ class Catalog {
 
   /// Streams fd into the blob store (hashing as it goes) and returns its sha256 and size.
   /// Storing the same bytes twice keeps one copy. `name` is for messages and the result.
+  /// Takes no lock: several threads may store blobs at once.
   virtual Expected<Attachment> store_blob(int fd, std::string_view name) = 0;
   /// Where the bytes of a stored blob live; read-only for callers.
   virtual std::filesystem::path blob_path(std::string_view sha256) const = 0;

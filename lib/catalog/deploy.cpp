@@ -91,7 +91,8 @@ void Deployer::plan_upserts() {
 /// A removed object must not stay referenced by an object this deploy keeps. The
 /// upserts' own new refs were checked by the planner; their stored refs get replaced.
 void Deployer::check_referrers() {
-  std::set<std::string> rewritten;
+  if (removing_.empty()) return;
+  std::unordered_set<std::string> rewritten;
   for (const Planned& p : planned_) rewritten.insert(p.guid);
   for (const auto& [guid, object] : removing_) rewritten.insert(guid);
   for (const auto& [guid, object] : removing_) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "catalog/rows.h"
 #include "util/guid.h"
@@ -49,9 +50,10 @@ class Planner {
   const PlanRules& rules_;
   Problems& problems_;
   std::vector<Planned> planned_;
-  std::map<std::string, size_t> by_guid_;       ///< target GUID -> first draft
-  std::map<std::string, size_t> by_address_;    ///< final address -> first draft
-  std::map<std::string, size_t> by_type_name_;  ///< type + name -> first draft
+  // Hashed: looked up for every draft of deploys of hundreds of thousands of objects.
+  std::unordered_map<std::string, size_t> by_guid_;       ///< target GUID -> first draft
+  std::unordered_map<std::string, size_t> by_address_;    ///< final address -> first draft
+  std::unordered_map<std::string, size_t> by_type_name_;  ///< type + name -> first draft
 };
 
 std::vector<Planned> Planner::plan(const std::vector<const ObjectDraft*>& drafts) {
@@ -277,7 +279,8 @@ Error Problems::error() const {
   return Error{input_error ? Errc::invalid_argument : Errc::conflict, std::move(message)};
 }
 
-std::string referrers_besides(SQLite::Database& db, const std::string& guid, const std::set<std::string>& except) {
+std::string referrers_besides(SQLite::Database& db, const std::string& guid,
+                              const std::unordered_set<std::string>& except) {
   std::string out;
   for (const auto& [from, kind] : referrers_of(db, guid)) {
     if (except.contains(from)) continue;

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "catalog/ops.h"
@@ -72,7 +73,8 @@ ApplyAction action_for(const Planned& p, const Object& next);
 
 /// "A (GUID) uses it, B (GUID) contains it": the objects that reference guid, less
 /// those in except (objects the same batch removes or rewrites); empty when none.
-std::string referrers_besides(SQLite::Database& db, const std::string& guid, const std::set<std::string>& except);
+std::string referrers_besides(SQLite::Database& db, const std::string& guid,
+                              const std::unordered_set<std::string>& except);
 
 /// What a caller that planned its writes already knows about one of them.
 struct WriteHints {

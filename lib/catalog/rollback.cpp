@@ -147,7 +147,7 @@ void Rollbacker::plan_restores() {
 
 /// What the import created may go only if nothing the rollback keeps refers to it.
 void Rollbacker::check_referrers() {
-  std::set<std::string> rewritten;
+  std::unordered_set<std::string> rewritten;
   for (const auto& v : versions_) rewritten.insert(v.guid);
   for (const auto& [guid, object] : removing_) {
     std::string referrers = referrers_besides(ctx_.db, guid, rewritten);

@@ -267,8 +267,9 @@ class VerifiedPackage {
   friend class ObjectReader;
 };
 
-/// Reads objects/<guid>.json of a VerifiedPackage beside it, on another thread: its
-/// own handle on the package file, re-hashing what it reads as object_json() does.
+/// Reads objects/<guid>.json and attachments of a VerifiedPackage beside it, on
+/// another thread: its own handle on the package file, re-hashing what it reads as
+/// the package's own methods do.
 /// Must not outlive the package; one thread at a time (open one per thread).
 class ObjectReader {
  public:
@@ -278,6 +279,8 @@ class ObjectReader {
 
   /// VerifiedPackage::object_json().
   Expected<std::string> object_json(std::string_view guid) const;
+  /// VerifiedPackage::copy_attachment() into an open file.
+  Status copy_attachment(std::string_view sha256, int fd) const;
 
  private:
   struct Rep;

@@ -487,10 +487,22 @@ Expected<std::string> ObjectReader::object_json(std::string_view guid) const {
   return out;
 }
 
-Status VerifiedPackage::copy_attachment(std::string_view sha256, int fd) const {
+namespace {
+Status copy_attachment_entry(const std::filesystem::path& path, zip_t* za,
+                             const std::map<std::string, zip_uint64_t>& index, const Manifest& m,
+                             std::string_view sha256, int fd) {
   auto name = attachment_entry_name(sha256);
-  return copy_entry(rep_->path, rep_->za.get(), rep_->index, rep_->manifest, name,
-                    [&](std::string_view chunk) { return write_all(fd, chunk, name); });
+  return copy_entry(path, za, index, m, name, [&](std::string_view chunk) { return write_all(fd, chunk, name); });
+}
+}  // namespace
+
+Status VerifiedPackage::copy_attachment(std::string_view sha256, int fd) const {
+  return copy_attachment_entry(rep_->path, rep_->za.get(), rep_->index, rep_->manifest, sha256, fd);
+}
+
+Status ObjectReader::copy_attachment(std::string_view sha256, int fd) const {
+  const VerifiedPackage::Rep& p = *rep_->package;
+  return copy_attachment_entry(p.path, rep_->za.get(), p.index, p.manifest, sha256, fd);
 }
 
 Status VerifiedPackage::copy_attachment(std::string_view sha256, const std::filesystem::path& dest) const {

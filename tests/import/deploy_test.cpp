@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <random>
+
 #include "import/import_fixture.h"
 
 namespace ferry::importer {
@@ -91,6 +94,40 @@ TEST_F(ImportDeploy, AttachmentBytesArriveInTheBlobStore) {
   for (const auto& e : fs::directory_iterator(dir_.path() / "dest" / "blobs")) {
     EXPECT_TRUE(e.is_directory()) << e.path();
   }
+}
+
+// Attachments are stored a few at a time, each thread with its own package handle:
+// one that fails its checks (the file changed after it was opened) fails the deploy
+// before any change, naming it.
+TEST_F(ImportDeploy, AnAttachmentChangedAfterOpeningFailsTheDeployBeforeAnyChange) {
+  PackageSpec s;
+  s.add(1, "dataset", "/finance", "orders");
+  std::mt19937 random(7);
+  std::vector<std::string> blobs;
+  for (int n = 0; n < 6; ++n) {
+    std::string bytes(4096, '\0');
+    for (char& c : bytes) c = static_cast<char>(random());  // incompressible: stored as is
+    s.attach(1, "part" + std::to_string(n), bytes);
+    blobs.push_back(bytes);
+  }
+  auto pkg = open(s);
+  auto p = plan_ok(pkg);
+  ASSERT_TRUE(p.ok());
+  {
+    std::string zip = slurp(pkg.path());
+    size_t at = zip.find(blobs[4]);
+    ASSERT_NE(at, std::string::npos);
+    std::fstream f(pkg.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(at + 100));
+    f.put(static_cast<char>(~blobs[4][100]));
+  }
+  auto r = deploy(pkg, p, *catalog_, "imp-1", "ferry");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->state, ImportState::failed);
+  EXPECT_THAT(r->error, HasSubstr("attachments/" + sha256_hex(blobs[4])));
+  EXPECT_THAT(r->error, HasSubstr("damaged data"));  // libzip's CRC check comes first
+  EXPECT_EQ(catalog_->revision().value(), 0);
+  EXPECT_FALSE(catalog_->find(guid(1)).value().has_value());
 }
 
 TEST_F(ImportDeploy, ReimportingTheSamePackageIsAllUnchanged) {

@@ -109,47 +109,63 @@ Status store_attachment(const package::VerifiedPackage& pkg, const package::Obje
   return {};
 }
 
-/// Every attachment of a created or updated object that the blob store lacks. Each
-/// blob waits for its fsyncs: a few are stored at once, on their own threads and
-/// package handles, so that the waits overlap. The first failure in plan order is
-/// returned; blobs stored meanwhile stay (content-addressed, they harm nothing).
-Status store_attachments(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
-                         const detail::EntriesByGuid& entries) {
-  std::set<std::string> seen;
-  std::vector<const package::AttachmentRef*> todo;
-  for (const auto& item : plan.items) {
-    if (item.kind != ItemKind::object || (item.action != Action::create && item.action != Action::update)) continue;
-    for (const auto& a : entries.at(item.source_guid)->attachments) {
-      if (seen.insert(a.sha256).second && !detail::blob_present(catalog, a.sha256)) todo.push_back(&a);
+/// Every attachment of a created or updated object that the blob store lacks, stored
+/// while the caller goes on (it makes the drafts meanwhile). Each blob waits for its
+/// fsyncs: a few are stored at once, on threads and package handles of their own, so
+/// that the waits overlap. wait() returns the first failure in plan order; blobs
+/// stored meanwhile stay (content-addressed, they harm nothing).
+class AttachmentStore {
+ public:
+  AttachmentStore(const package::VerifiedPackage& pkg, const Plan& plan, catalog::Catalog& catalog,
+                  const detail::EntriesByGuid& entries)
+      : pkg_(pkg), catalog_(catalog) {
+    std::set<std::string> seen;
+    for (const auto& item : plan.items) {
+      if (item.kind != ItemKind::object || (item.action != Action::create && item.action != Action::update)) continue;
+      for (const auto& a : entries.at(item.source_guid)->attachments) {
+        if (seen.insert(a.sha256).second && !detail::blob_present(catalog, a.sha256)) todo_.push_back(&a);
+      }
     }
+    results_.resize(todo_.size());
+    for (size_t t = 0; t < std::min(kAttachmentThreads, todo_.size()); ++t) threads_.emplace_back([this] { work(); });
   }
-  std::vector<Status> results(todo.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};  // no more are started after a failure
-  auto work = [&] {
+  AttachmentStore(const AttachmentStore&) = delete;
+  AttachmentStore& operator=(const AttachmentStore&) = delete;
+  ~AttachmentStore() { failed_ = true; }  // then threads_ join: no more are started
+
+  Status wait() {
+    threads_.clear();  // joins
+    for (auto& r : results_) FERRY_TRY(std::move(r));
+    results_.clear();
+    return {};
+  }
+
+ private:
+  void work() {
     std::optional<package::ObjectReader> reader;
-    for (size_t i = next++; i < todo.size() && !failed; i = next++) {
+    for (size_t i = next_++; i < todo_.size() && !failed_; i = next_++) {
       if (!reader) {
-        auto opened = pkg.object_reader();
+        auto opened = pkg_.object_reader();
         if (!opened) {
-          results[i] = std::unexpected(opened.error());
-          failed = true;
+          results_[i] = std::unexpected(opened.error());
+          failed_ = true;
           continue;
         }
         reader.emplace(std::move(*opened));
       }
-      results[i] = store_attachment(pkg, *reader, catalog, todo[i]->sha256, todo[i]->name);
-      if (!results[i]) failed = true;
+      results_[i] = store_attachment(pkg_, *reader, catalog_, todo_[i]->sha256, todo_[i]->name);
+      if (!results_[i]) failed_ = true;  // no more are started
     }
-  };
-  {
-    std::vector<std::jthread> helpers;
-    for (size_t t = 1; t < std::min(kAttachmentThreads, todo.size()); ++t) helpers.emplace_back(work);
-    work();
-  }  // joined
-  for (auto& r : results) FERRY_TRY(std::move(r));
-  return {};
-}
+  }
+
+  const package::VerifiedPackage& pkg_;
+  catalog::Catalog& catalog_;
+  std::vector<const package::AttachmentRef*> todo_;
+  std::vector<Status> results_;  ///< by todo_ entry
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> failed_{false};
+  std::vector<std::jthread> threads_;  ///< last: joined before what they use goes
+};
 
 Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, const package::ObjectEntry& e,
                                         const PlanItem& item, const std::unordered_map<std::string, std::string>& guids,
@@ -409,13 +425,15 @@ Expected<DeployResult> deploy(const package::VerifiedPackage& pkg, const Plan& p
     if (retryable(e.code)) return std::unexpected(e);
     return failed(std::move(result), e.message, "not deployed: the package could not be read");
   };
-  if (auto st = store_attachments(pkg, plan, catalog, entries); !st) return failure(st.error());
+  AttachmentStore attachments(pkg, plan, catalog, entries);
   const catalog::DeployOptions options{std::string(import_id), std::string(owner)};
   if (!plan.policy.atomic) {
+    if (auto st = attachments.wait(); !st) return failure(st.error());
     if (auto st = PartialDeploy(pkg, plan, catalog, entries, result).run(options); !st) return failure(st.error());
     return result;
   }
-  auto steps = steps_of(pkg, plan, entries);
+  auto steps = steps_of(pkg, plan, entries);  // while the attachments are stored
+  if (auto st = attachments.wait(); !st) return failure(st.error());
   if (!steps) return failure(steps.error());
   auto items = catalog.deploy(std::move(steps->steps), options);
   if (!items && retryable(items.error().code)) return std::unexpected(items.error());

@@ -170,7 +170,10 @@ int64_t RevisionCounter::current() {
   return value_;
 }
 
-int64_t RevisionCounter::next() { return (void)current(), ++value_; }
+int64_t RevisionCounter::next() {
+  current();  // reads it the first time
+  return ++value_;
+}
 
 void RevisionCounter::store() {
   if (!stored_ || *stored_ == value_) return;

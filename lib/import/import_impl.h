@@ -18,8 +18,8 @@ namespace ferry::importer::detail {
 /// "ADDRESS (GUID)", the way every message names an object.
 std::string describe(std::string_view address, std::string_view guid);
 
-/// The manifest's objects by GUID (pointers into the manifest).
-/// Package objects by GUID (hashed: a package has up to hundreds of thousands).
+/// The manifest's objects by GUID (pointers into the manifest); hashed, as a package
+/// may hold hundreds of thousands.
 using EntriesByGuid = std::unordered_map<std::string, const package::ObjectEntry*>;
 
 EntriesByGuid objects_by_guid(const package::Manifest& manifest);

@@ -96,8 +96,9 @@ struct ObjectDraft {
   nlohmann::json spec = nlohmann::json::object();
   /// deploy() only: spec.dump(), when the caller has made it already (an import's
   /// worker threads do): written as is. With it, spec may be null: the catalog parses
-  /// the text only to compare it with an object it already holds.
-  std::string spec_text;
+  /// the text only to compare it with an object it already holds. Shared, not copied:
+  /// an import's plan holds the same text.
+  std::shared_ptr<const std::string> spec_text;
   std::vector<RefDraft> refs;
   std::vector<Attachment> attachments;  ///< bytes already in the blob store (store_blob)
   std::string where;                    ///< "file:line:col" of the object, may be empty

@@ -37,10 +37,10 @@ class Deployer {
   std::vector<std::string> removed_guid_;   ///< by step: the canonical GUID of a remove
   std::vector<size_t> planned_index_;       ///< by step: the upsert's index in planned_
   std::vector<Planned> planned_;
-  std::vector<Object> next_;          ///< by upsert: the object to store
-  std::vector<std::string> texts_;    ///< by upsert: its spec's text when the draft had it
-  std::vector<ApplyAction> actions_;  ///< by upsert
-  std::vector<WriteHints> hints_;     ///< by step: its revision (taken in prepare_writes) and tombstone
+  std::vector<Object> next_;                               ///< by upsert: the object to store
+  std::vector<std::shared_ptr<const std::string>> texts_;  ///< by upsert: its spec's text when the draft had it
+  std::vector<ApplyAction> actions_;                       ///< by upsert
+  std::vector<WriteHints> hints_;  ///< by step: its revision (taken in prepare_writes) and tombstone
 };
 
 Expected<std::vector<DeployItem>> Deployer::run() {
@@ -116,7 +116,7 @@ void Deployer::prepare_writes() {
     size_t u = planned_index_[i];
     const Planned& p = planned_[u];
     ObjectDraft& d = steps_[i].draft;
-    if (d.spec.is_null() && p.stored) d.spec = nlohmann::json::parse(d.spec_text);  // to compare
+    if (d.spec.is_null() && p.stored && d.spec_text) d.spec = nlohmann::json::parse(*d.spec_text);  // to compare
     next_[u] = candidate(p, std::move(d.spec));
     texts_[u] = std::move(d.spec_text);
     if (!p.stored) next_[u].owner = options_.owner;
@@ -160,7 +160,9 @@ DeployItem Deployer::write_step(size_t i) {
   }
   size_t u = planned_index_[i];
   Object& o = next_[u];
-  if (actions_[u] != ApplyAction::unchanged) write_object(ctx_, o, actions_[u], texts_[u], hints_[i]);
+  static const std::string kNone;  // the spec is dumped when written
+  if (actions_[u] != ApplyAction::unchanged)
+    write_object(ctx_, o, actions_[u], texts_[u] ? *texts_[u] : kNone, hints_[i]);
   return {o.guid, o.address().to_string(), deploy_action(actions_[u]), o.revision};
 }
 

@@ -175,12 +175,12 @@ Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, con
   d.type = e.type;
   d.name = item.name;
   d.folder = item.folder;
-  if (!item.spec_text.empty()) {
-    d.spec_text = item.spec_text;
+  if (item.spec_text) {
+    d.spec_text = item.spec_text;  // shared, not copied
   } else {
     auto spec = FERRY_TRY(specs.next());  // secrets and overrides set (apply_values)
     d.spec = std::move(spec.tree);
-    d.spec_text = std::move(spec.text);
+    if (!spec.text.empty()) d.spec_text = std::make_shared<const std::string>(std::move(spec.text));
   }
   for (const auto& r : e.refs) {
     auto mapped = guids.find(r.guid);
@@ -209,7 +209,7 @@ Expected<Steps> steps_of(const package::VerifiedPackage& pkg, const Plan& plan, 
     const PlanItem& i = plan.items[n];
     // A new object needs only its text (plan() may have made it); one here is compared
     // with it (unchanged or not).
-    if (deployed(n) && upserted(i) && i.spec_text.empty())
+    if (deployed(n) && upserted(i) && !i.spec_text)
       read.push_back({entries.at(i.source_guid), &i, i.action != Action::create});
   }
   detail::SpecReader specs(pkg, std::move(read));

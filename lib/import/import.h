@@ -220,8 +220,8 @@ struct PlanItem {
   Changes changes;                       ///< update: what differs from the object here
   /// create: the spec as deploy() writes it, made by plan() on its reading threads
   /// when nothing is set in it (no secret pointer, no override), so that deploy()
-  /// need not read the package again; empty otherwise (deploy() reads it). Not shown.
-  std::string spec_text;
+  /// need not read the package again; null otherwise (deploy() reads it). Not shown.
+  std::shared_ptr<const std::string> spec_text;
 };
 
 struct Plan {

@@ -495,7 +495,9 @@ Status Planner::check_object(Work& w, detail::SpecReader& specs) {
   if (w.type) resolve_secrets(w, read->tree);
   apply_overrides(w);
   decide(w, std::move(read->tree));
-  if (w.item.action == Action::create) w.item.spec_text = std::move(read->text);
+  if (w.item.action == Action::create && !read->text.empty()) {
+    w.item.spec_text = std::make_shared<const std::string>(std::move(read->text));
+  }
   return {};
 }
 

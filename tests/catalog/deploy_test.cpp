@@ -73,7 +73,7 @@ TEST_F(DeployTest, CreatesWithTheGivenGuidsInStepOrder) {
 TEST_F(DeployTest, ASpecGivenAsTextAloneIsWrittenAndComparedAsItsTree) {
   auto text_only = [](ObjectDraft d, const std::string& text) {
     d.spec = nullptr;
-    d.spec_text = text;
+    d.spec_text = std::make_shared<const std::string>(text);
     return d;
   };
   auto items = deploy_ok({Step::upsert(text_only(with_guid(draft("dataset", "/f", "a"), 1), R"({"rows":1})"))});

@@ -74,8 +74,10 @@ TEST_F(ImportDeploy, APlainNewObjectIsWrittenFromThePlansText) {
   s.add(1, "dataset", "/finance", "orders", {{"query", "select 1"}});
   auto pkg = open(s);
   auto p = plan_ok(pkg);
-  ASSERT_EQ(p.items.at(0).spec_text, R"({"query":"select 1"})");
-  p.items.at(0).spec_text = R"({"query":"from the plan"})";  // the package is not read again
+  ASSERT_TRUE(p.items.at(0).spec_text);
+  ASSERT_EQ(*p.items.at(0).spec_text, R"({"query":"select 1"})");
+  // The package is not read again.
+  p.items.at(0).spec_text = std::make_shared<const std::string>(R"({"query":"from the plan"})");
   deploy_ok(pkg, p);
   EXPECT_EQ(catalog_->get(guid(1)).value().spec, json::parse(R"({"query":"from the plan"})"));
 }

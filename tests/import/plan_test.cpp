@@ -319,12 +319,13 @@ TEST_F(ImportPlan, ANewObjectWithNothingToSetCarriesTheTextDeployWrites) {
   auto p = plan_ok(open(s));
   ASSERT_TRUE(p.ok()) << p.problems().front();
   EXPECT_EQ(item(p, 1).action, Action::create);
-  EXPECT_EQ(item(p, 1).spec_text, R"({"limit":5,"query":"select 1"})");
+  ASSERT_TRUE(item(p, 1).spec_text);
+  EXPECT_EQ(*item(p, 1).spec_text, R"({"limit":5,"query":"select 1"})");
   EXPECT_EQ(item(p, 2).action, Action::create);
-  EXPECT_EQ(item(p, 2).spec_text, "");
+  EXPECT_FALSE(item(p, 2).spec_text);
   EXPECT_EQ(item(p, 3).action, Action::update);
-  EXPECT_EQ(item(p, 3).spec_text, "");
-  EXPECT_EQ(item(p, 4).spec_text, "");
+  EXPECT_FALSE(item(p, 3).spec_text);
+  EXPECT_FALSE(item(p, 4).spec_text);
 }
 
 TEST(ImportPolicy, FromAWatchRule) {

@@ -82,21 +82,22 @@ TEST(Secrets, ReportsEveryErrorWithItsPosition) {
 )");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, Errc::invalid_argument);
-  EXPECT_EQ(s.error().message,
-            "s.yaml:4:15: secrets[2].address: 'nonsense' is not an object address (no type); expected "
-            "TYPE:/FOLDER/NAME such as dataset:/finance/orders\n"
-            "s.yaml:5:12: secrets[3].guid: expected a GUID such as 6f9619ff-8b86-d011-b42d-00cf4fc964ff; got "
-            "'not-a-guid'\n"
-            "s.yaml:5:33: secrets[3].pointer: expected a JSON pointer into spec such as /password or /auth/token; "
-            "got 'password'\n"
-            "s.yaml:6:5: secrets[4]: missing required key 'value' in secret\n"
-            "s.yaml:9:6: secrets[7]: unknown key 'type' in secret; expected one of: address, guid, pointer, value\n"
-            "s.yaml:10:54: secrets[8]: unknown key 'colour' in secret; expected one of: address, guid, pointer, "
-            "value\n"
-            "s.yaml:11:40: secrets[9].pointer: expected a JSON pointer into spec such as /password or /auth/token; got ''\n"
-            "s.yaml:2:5: secrets[0]: give only one of address or guid per secret\n"
-            "s.yaml:3:5: secrets[1]: a secret names its object with one of address or guid\n"
-            "s.yaml:8:5: secrets[6]: dataset:/a/b /p is already given at s.yaml:7:5; give each secret once");
+  EXPECT_EQ(
+      s.error().message,
+      "s.yaml:4:15: secrets[2].address: 'nonsense' is not an object address (no type); expected "
+      "TYPE:/FOLDER/NAME such as dataset:/finance/orders\n"
+      "s.yaml:5:12: secrets[3].guid: expected a GUID such as 6f9619ff-8b86-d011-b42d-00cf4fc964ff; got "
+      "'not-a-guid'\n"
+      "s.yaml:5:33: secrets[3].pointer: expected a JSON pointer into spec such as /password or /auth/token; "
+      "got 'password'\n"
+      "s.yaml:6:5: secrets[4]: missing required key 'value' in secret\n"
+      "s.yaml:9:6: secrets[7]: unknown key 'type' in secret; expected one of: address, guid, pointer, value\n"
+      "s.yaml:10:54: secrets[8]: unknown key 'colour' in secret; expected one of: address, guid, pointer, "
+      "value\n"
+      "s.yaml:11:40: secrets[9].pointer: expected a JSON pointer into spec such as /password or /auth/token; got ''\n"
+      "s.yaml:2:5: secrets[0]: give only one of address or guid per secret\n"
+      "s.yaml:3:5: secrets[1]: a secret names its object with one of address or guid\n"
+      "s.yaml:8:5: secrets[6]: dataset:/a/b /p is already given at s.yaml:7:5; give each secret once");
 }
 
 TEST(Secrets, RefusesAnUnknownTopLevelKey) {

@@ -177,6 +177,7 @@ Expected<catalog::ObjectDraft> draft_of(const package::VerifiedPackage& pkg, con
   d.folder = item.folder;
   if (item.spec_text) {
     d.spec_text = item.spec_text;  // shared, not copied
+    d.spec = nullptr;              // the catalog parses the text if it must compare
   } else {
     auto spec = FERRY_TRY(specs.next());  // secrets and overrides set (apply_values)
     d.spec = std::move(spec.tree);

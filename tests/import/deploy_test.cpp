@@ -82,6 +82,21 @@ TEST_F(ImportDeploy, APlainNewObjectIsWrittenFromThePlansText) {
   EXPECT_EQ(catalog_->get(guid(1)).value().spec, json::parse(R"({"query":"from the plan"})"));
 }
 
+// The object appeared here between plan and deploy: the catalog compares it with the
+// plan's text (its tree), finds it the same and leaves it unchanged.
+TEST_F(ImportDeploy, AnObjectCreatedHereSincePlanningIsComparedWithThePlansText) {
+  PackageSpec s;
+  s.add(1, "dataset", "/finance", "orders", {{"query", "select 1"}});
+  auto pkg = open(s);
+  auto p = plan_ok(pkg);
+  ASSERT_TRUE(p.items.at(0).spec_text);
+  apply({draft(1, "dataset", "/finance", "orders", {{"query", "select 1"}})});
+  int64_t before = catalog_->revision().value();
+  auto r = deploy_ok(pkg, p);
+  EXPECT_EQ(r.objects.at(0).result, Outcome::unchanged);
+  EXPECT_EQ(catalog_->revision().value(), before);
+}
+
 TEST_F(ImportDeploy, AttachmentBytesArriveInTheBlobStore) {
   auto s = sample();
   auto pkg = open(s);
